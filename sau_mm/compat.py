@@ -1,0 +1,163 @@
+"""Make the OpenMMLab stack work on current torch / NumPy (see README, "Compatibility").
+
+Applied once when ``sau_mm`` is imported, before torchvision is imported. Every
+fix is idempotent and only acts when the breakage is present:
+
+1. torchvision on a CPU-only torch: its compiled ops library needs CUDA libs, so
+   ``import torchvision`` fails with "operator torchvision::nms does not exist".
+   We declare the op schemas it references at import; calling such an op then
+   raises torchvision's own "Couldn't load custom C++ ops" error.
+2. ``torch.load`` defaults to ``weights_only=True`` and rejects mmengine
+   checkpoints (HistoryBuffer, numpy scalars): mmengine's loaders get
+   ``weights_only=False`` (only for the checkpoints a user points us at).
+3. mmengine's ``torchrun`` launcher calls ``torch.cuda.set_device`` even on a
+   CPU machine: it becomes a no-op when CUDA is unavailable.
+4. ``mmcv.adjust_hue`` overflows uint8 under NumPy 2 (negative hue shift):
+   replaced by a modular shift in int16.
+"""
+import functools
+import glob
+import importlib.util
+import os
+
+import numpy as np
+import torch
+
+_TORCHVISION_SCHEMAS = [
+    'nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor',
+    'qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor',
+    'roi_align(Tensor input, Tensor rois, float spatial_scale, '
+    'SymInt pooled_height, SymInt pooled_width, int sampling_ratio, '
+    'bool aligned) -> Tensor',
+    'qroi_align(Tensor input, Tensor rois, float spatial_scale, '
+    'SymInt pooled_height, SymInt pooled_width, int sampling_ratio, '
+    'bool aligned) -> Tensor',
+    '_roi_align_backward(Tensor grad, Tensor rois, float spatial_scale, '
+    'SymInt pooled_height, SymInt pooled_width, SymInt batch_size, '
+    'SymInt channels, SymInt height, SymInt width, int sampling_ratio, '
+    'bool aligned) -> Tensor',
+    'ps_roi_align(Tensor input, Tensor rois, float spatial_scale, '
+    'SymInt pooled_height, SymInt pooled_width, int sampling_ratio) '
+    '-> (Tensor, Tensor)',
+    '_ps_roi_align_backward(Tensor grad, Tensor rois, Tensor channel_mapping, '
+    'float spatial_scale, SymInt pooled_height, SymInt pooled_width, '
+    'int sampling_ratio, SymInt batch_size, SymInt channels, SymInt height, '
+    'SymInt width) -> Tensor',
+    'roi_pool(Tensor input, Tensor rois, float spatial_scale, '
+    'SymInt pooled_height, SymInt pooled_width) -> (Tensor, Tensor)',
+    '_roi_pool_backward(Tensor grad, Tensor rois, Tensor argmax, '
+    'float spatial_scale, SymInt pooled_height, SymInt pooled_width, '
+    'SymInt batch_size, SymInt channels, SymInt height, SymInt width) '
+    '-> Tensor',
+    'ps_roi_pool(Tensor input, Tensor rois, float spatial_scale, '
+    'SymInt pooled_height, SymInt pooled_width) -> (Tensor, Tensor)',
+    '_ps_roi_pool_backward(Tensor grad, Tensor rois, Tensor channel_mapping, '
+    'float spatial_scale, SymInt pooled_height, SymInt pooled_width, '
+    'SymInt batch_size, SymInt channels, SymInt height, SymInt width) '
+    '-> Tensor',
+    'deform_conv2d(Tensor input, Tensor weight, Tensor offset, Tensor mask, '
+    'Tensor bias, SymInt stride_h, SymInt stride_w, SymInt pad_h, '
+    'SymInt pad_w, SymInt dilation_h, SymInt dilation_w, SymInt groups, '
+    'SymInt offset_groups, bool use_mask) -> Tensor',
+    '_deform_conv2d_backward(Tensor grad, Tensor input, Tensor weight, '
+    'Tensor offset, Tensor mask, Tensor bias, SymInt stride_h, '
+    'SymInt stride_w, SymInt pad_h, SymInt pad_w, SymInt dilation_h, '
+    'SymInt dilation_w, SymInt groups, SymInt offset_groups, bool use_mask) '
+    '-> (Tensor, Tensor, Tensor, Tensor, Tensor)',
+]
+_torchvision_library = None  # keeps the schema definitions alive
+
+
+def torchvision_ops_loadable() -> bool:
+    """Whether torchvision's compiled ops library loads with this torch."""
+    spec = importlib.util.find_spec('torchvision')
+    if spec is None or not spec.submodule_search_locations:
+        return True  # nothing to fix
+    for path in glob.glob(
+            os.path.join(spec.submodule_search_locations[0], '_C*.so')):
+        try:
+            torch.ops.load_library(path)
+            return True
+        except (OSError, RuntimeError):
+            return False
+    return False
+
+
+def define_torchvision_op_schemas() -> None:
+    """Fix 1: declare torchvision's op schemas when its library cannot load."""
+    global _torchvision_library
+    if _torchvision_library is not None or torchvision_ops_loadable():
+        return
+    lib = torch.library.Library('torchvision', 'DEF')
+    for schema in _TORCHVISION_SCHEMAS:
+        lib.define(schema)
+    _torchvision_library = lib
+
+
+def patch_checkpoint_loading() -> None:
+    """Fix 2: mmengine's checkpoint loaders use ``weights_only=False``."""
+    from mmengine.runner import checkpoint
+    if getattr(checkpoint, '_sau_mm_patched', False):
+        return
+    original_load = torch.load
+
+    @functools.wraps(original_load)
+    def load_full(*args, **kwargs):
+        kwargs.setdefault('weights_only', False)
+        return original_load(*args, **kwargs)
+
+    class _TorchWithFullLoad:
+        """``torch`` as seen by mmengine.runner.checkpoint, with full load."""
+
+        def __getattr__(self, name):
+            return load_full if name == 'load' else getattr(torch, name)
+
+    checkpoint.torch = _TorchWithFullLoad()
+    checkpoint._sau_mm_patched = True
+
+
+def patch_cuda_set_device() -> None:
+    """Fix 3: ``torch.cuda.set_device`` is a no-op without CUDA (CPU torchrun)."""
+    if torch.cuda.is_available() or getattr(torch.cuda.set_device,
+                                            '_sau_mm_patched', False):
+        return
+
+    def set_device(device):  # noqa: ARG001 - CPU run, nothing to select
+        return None
+
+    set_device._sau_mm_patched = True
+    torch.cuda.set_device = set_device
+
+
+def adjust_hue(img: np.ndarray, hue_factor: float, backend=None) -> np.ndarray:
+    """Shift the HSV hue of a BGR uint8 image by ``hue_factor`` of a turn.
+
+    Same contract as ``mmcv.adjust_hue`` (pillow semantics), without the
+    uint8 overflow NumPy 2 raises for negative shifts.
+    """
+    from PIL import Image
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor {hue_factor} is not in [-0.5, 0.5].')
+    pil = Image.fromarray(np.ascontiguousarray(img[..., ::-1]), mode='RGB')
+    h, s, v = pil.convert('HSV').split()
+    shift = int(hue_factor * 255)  # truncation, as mmcv and torchvision do
+    h_arr = ((np.asarray(h, dtype=np.int16) + shift) % 256).astype(np.uint8)
+    hsv = Image.merge('HSV', (Image.fromarray(h_arr, 'L'), s, v))
+    return np.asarray(hsv.convert('RGB'))[..., ::-1].copy()
+
+
+def patch_adjust_hue() -> None:
+    """Fix 4: mmcv's ``adjust_hue`` under NumPy 2."""
+    import mmcv
+    import mmcv.image
+    import mmcv.image.photometric
+    for module in (mmcv, mmcv.image, mmcv.image.photometric):
+        module.adjust_hue = adjust_hue
+
+
+def apply() -> None:
+    """Apply every fix (idempotent)."""
+    define_torchvision_op_schemas()
+    patch_checkpoint_loading()
+    patch_cuda_set_device()
+    patch_adjust_hue()
