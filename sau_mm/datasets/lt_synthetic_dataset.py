@@ -216,6 +216,9 @@ class LongTailSyntheticDataset(BaseDataset):
             f'{sum(self.synthetic_class_counts)} synthetic images, '
             f'{len(groups)} classes'
         ]
+        if self.test_mode:  # groups describe training sets only
+            print_log(lines[0], logger='current')
+            return
         for g in SHOT_GROUPS:
             lines.append(f'  {g:6s}: {groups.count(g)} classes')
         lines.append('  class: real + synthetic (group)')

@@ -1,0 +1,53 @@
+# CIFAR-10-LT from the python-pickle CIFAR-10 under data/cifar10
+# (data/cifar10/cifar-10-batches-py). Change the imbalance factor with
+# --cfg-options train_dataloader.dataset.imbalance_factor=50 (10/50/100/200).
+dataset_type = 'LongTailSyntheticDataset'
+data_root = 'data/cifar10'
+source = 'cifar10'
+num_classes = 10
+
+# Authors' CIFAR statistics (used for CIFAR-100 too), RGB, 0..255 scale.
+data_preprocessor = dict(
+    num_classes=num_classes,
+    mean=[125.307, 122.961, 113.8575],
+    std=[51.5865, 50.847, 51.255],
+    to_rgb=False)  # LoadImage gives RGB
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='RandomCrop', crop_size=32, padding=4),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs', algorithm_keys=['is_synthetic']),
+]
+test_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
+
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        source=source,
+        split='train',
+        num_classes=num_classes,
+        imbalance_factor=100,
+        subset_seed=0,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=256,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        source=source,
+        split='test',
+        num_classes=num_classes,
+        pipeline=test_pipeline,
+        test_mode=True))
+val_evaluator = dict(type='LongTailAccuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

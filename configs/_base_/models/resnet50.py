@@ -1,0 +1,11 @@
+# ResNet-50 (MMPretrain) for ImageNet-LT.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ResNet', depth=50, num_stages=4, out_indices=(3, ),
+                  style='pytorch'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=2048,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))

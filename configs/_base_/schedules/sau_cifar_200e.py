@@ -1,0 +1,10 @@
+# SAU's CIFAR schedule (authors' code): SGD 0.01, momentum 0.9, wd 5e-3,
+# batch 128, 200 epochs, cosine annealing, no warm-up.
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-3))
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=200,
+                        begin=0, end=200)]
+train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=10)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=128)

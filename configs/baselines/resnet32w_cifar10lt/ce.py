@@ -1,0 +1,6 @@
+# Cross-entropy baseline: widened ResNet-32 (SAU/GLMC), CIFAR-10-LT.
+# Other imbalance factors: --cfg-options train_dataloader.dataset.imbalance_factor=50
+_base_ = [
+    '../../_base_/datasets/cifar10_lt.py', '../../_base_/models/resnet32_wide.py',
+    '../../_base_/schedules/cifar_lt_200e.py', '../../_base_/default_runtime.py'
+]

@@ -1,0 +1,1 @@
+from .long_tail_accuracy import LongTailAccuracy  # noqa: F401

@@ -1,0 +1,1 @@
+from .resnet32 import ResNet32  # noqa: F401

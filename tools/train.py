@@ -1,0 +1,40 @@
+"""Train a model from a config: python tools/train.py CONFIG [options]."""
+import argparse
+
+import sau_mm  # noqa: F401  (compat fixes + registration, before mmengine)
+from mmengine.runner import Runner
+
+from sau_mm.engine.runner_setup import add_common_args, enable_amp, load_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume', nargs='?', const='auto',
+        help='resume from this checkpoint, or (no value) from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (GPU)')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate during training')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args)
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.amp:
+        enable_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
