@@ -1,0 +1,3 @@
+# Component ablation (Table 4): cutmix (loss weights lambda, beta, gamma).
+_base_ = '../resnet32_cifar100lt.py'
+model = dict(lambda_mix=0.0, beta_cut=1.0, gamma_sc=0.0)

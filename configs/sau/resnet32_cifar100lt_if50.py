@@ -1,0 +1,5 @@
+# SAU on CIFAR100-LT with imbalance factor 50 (synthetic complement for IF=50).
+_base_ = './resnet32_cifar100lt.py'
+train_dataloader = dict(dataset=dict(dataset=dict(
+    imbalance_factor=50,
+    synthetic_manifest='data/synthetic/cifar100_lt_if50/manifest.jsonl')))

@@ -1,0 +1,4 @@
+from .loading import LoadImage  # noqa: F401
+from .cifar_autoaugment import CIFAR10AutoAugment  # noqa: F401
+from .cutout import Cutout  # noqa: F401
+from .sim_augment import SimAugment  # noqa: F401

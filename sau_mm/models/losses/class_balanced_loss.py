@@ -1,0 +1,145 @@
+"""Class-Balanced loss (Cui et al., CVPR 2019, "Class-Balanced Loss Based on
+Effective Number of Samples"), and the class-counts contract shared with
+:class:`~sau_mm.models.losses.LogitAdjustedLoss`."""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models.losses.utils import weight_reduce_loss
+from mmpretrain.registry import MODELS
+
+LOSS_TYPES = ('softmax', 'focal', 'sigmoid')
+
+
+def check_class_counts(counts: Sequence[int]) -> torch.Tensor:
+    """Per-class training counts as a float64 tensor; every class needs at
+    least one sample (its re-balancing term is infinite otherwise)."""
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    if counts.dim() != 1 or counts.numel() == 0:
+        raise ValueError('class_counts must be a non-empty sequence with one '
+                         f'count per class, got shape {tuple(counts.shape)}.')
+    if (counts < 1).any():
+        empty = torch.nonzero(counts < 1).flatten().tolist()
+        raise ValueError(
+            'Every class needs at least one training sample for a '
+            f're-balancing loss; classes {empty} have none.')
+    return counts
+
+
+def class_counts_missing(loss_name: str) -> RuntimeError:
+    return RuntimeError(
+        f'{loss_name} needs the per-class training counts before its first '
+        "forward: add dict(type='ClassCountsHook') to custom_hooks in the "
+        'config (it calls set_class_counts before training), or pass '
+        'class_counts=[...] when building the loss.')
+
+
+def check_num_classes(counts: torch.Tensor, cls_score: torch.Tensor,
+                      loss_name: str) -> None:
+    if counts.numel() != cls_score.size(-1):
+        raise ValueError(
+            f'{loss_name} has counts for {counts.numel()} classes but the '
+            f'classifier predicts {cls_score.size(-1)}.')
+
+
+def as_soft_target(label: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(N,) class indices -> (N, C) one-hot; (N, C) soft targets unchanged."""
+    if label.dim() == 2:
+        return label.float()
+    return F.one_hot(label.long().view(-1), num_classes).float()
+
+
+@MODELS.register_module()
+class ClassBalancedLoss(nn.Module):
+    r"""Class-Balanced loss.
+
+    Class weights from the effective number of samples
+    E_c = (1 - beta^{n_c}) / (1 - beta):
+    w_c = (1 - beta) / (1 - beta^{n_c}), rescaled so that sum_c w_c = C.
+
+    Per-sample loss for a label y (logits z, p = sigmoid(z)):
+
+    - ``'softmax'``: w_y * CE(z, y) = -w_y log softmax(z)_y;
+    - ``'sigmoid'``: w_y * sum_c BCE(z_c, [c == y]);
+    - ``'focal'``:   w_y * sum_c (1 - p_t,c)^gamma BCE(z_c, [c == y]) with
+      p_t,c = p_c if c == y else 1 - p_c (the paper's CB-Focal, no alpha).
+
+    A soft target t (mixup/cutmix ``gt_score``, shape (N, C)) gives the
+    expected loss sum_k t_k * L(z, k), linear in t, so a mix of two labels is
+    the same mix of their losses (for softmax: -sum_k t_k w_k log softmax_k).
+    The per-sample losses are reduced like MMPretrain losses (``weight``,
+    ``avg_factor``: the head passes N, so 'mean' is sum over samples / N,
+    as the paper's sum over elements / number of positive labels).
+
+    Args:
+        beta (float): in [0, 1); 0 gives no re-weighting, 1 - beta -> 0 gives
+            inverse-frequency weights. Default 0.9999, the paper's CIFAR-LT
+            choice (with 0.999 also reported there).
+        gamma (float): focal focusing parameter, only for ``'focal'``.
+            Default 1.0, the paper's CIFAR-LT CB-Focal choice.
+        loss_type (str): 'softmax', 'focal' or 'sigmoid'. Default 'softmax'.
+        class_counts (Sequence[int], optional): training samples per class;
+            usually left None and set by ``ClassCountsHook`` through
+            :meth:`set_class_counts` before training.
+        reduction (str): 'none', 'mean' or 'sum'. Default 'mean'.
+        loss_weight (float): multiplier of the loss. Default 1.0.
+    """
+
+    def __init__(self,
+                 beta: float = 0.9999,
+                 gamma: float = 1.0,
+                 loss_type: str = 'softmax',
+                 class_counts: Optional[Sequence[int]] = None,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0):
+        super().__init__()
+        if loss_type not in LOSS_TYPES:
+            raise ValueError(f'loss_type must be one of {LOSS_TYPES}, got '
+                             f'{loss_type!r}.')
+        if not 0 <= beta < 1:
+            raise ValueError(f'beta must lie in [0, 1), got {beta}.')
+        self.beta = beta
+        self.gamma = gamma
+        self.loss_type = loss_type
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self.class_weight = None
+        if class_counts is not None:
+            self.set_class_counts(class_counts)
+
+    def set_class_counts(self, counts: Sequence[int]) -> None:
+        """w_c = (1 - beta) / (1 - beta^{n_c}), normalised to sum to C."""
+        counts = check_class_counts(counts)
+        weight = (1 - self.beta) / (1 - self.beta**counts)
+        self.class_weight = weight * counts.numel() / weight.sum()
+
+    def forward(self,
+                cls_score: torch.Tensor,
+                label: torch.Tensor,
+                weight: Optional[torch.Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> torch.Tensor:
+        if self.class_weight is None:
+            raise class_counts_missing(type(self).__name__)
+        check_num_classes(self.class_weight, cls_score, type(self).__name__)
+        assert reduction_override in (None, 'none', 'mean', 'sum')
+        reduction = reduction_override or self.reduction
+        z = cls_score.float()
+        target = as_soft_target(label, z.size(-1)).to(z.device)
+        class_weight = self.class_weight.to(z)
+        if self.loss_type == 'softmax':
+            loss = -(target * class_weight * F.log_softmax(z, -1)).sum(-1)
+        else:
+            gamma = self.gamma if self.loss_type == 'focal' else 0.0
+            # -log p = softplus(-z), 1 - p = exp(-softplus(z)).
+            pos = torch.exp(-gamma * F.softplus(z)) * F.softplus(-z)
+            neg = torch.exp(-gamma * F.softplus(-z)) * F.softplus(z)
+            # sum_k t_k w_k [sum_c neg_c + pos_k - neg_k]
+            loss = (target @ class_weight) * neg.sum(-1) + (
+                target * class_weight * (pos - neg)).sum(-1)
+        if weight is not None:
+            weight = weight.float().view(-1)
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction,
+                                                     avg_factor)

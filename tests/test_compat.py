@@ -1,0 +1,65 @@
+"""Each compatibility fix of sau_mm.compat, with the failure it prevents."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from sau_mm import compat
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_torchvision_imports_after_sau_mm():
+    result = run_python('import sau_mm, torchvision, mmpretrain.datasets; '
+                        'print(torchvision.__version__)')
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(compat.torchvision_ops_loadable(),
+                    reason='torchvision ops load on this torch build')
+def test_torchvision_import_fails_without_the_fix():
+    result = run_python('import torchvision')
+    assert 'torchvision::nms does not exist' in result.stderr
+
+
+def test_mmengine_checkpoint_with_numpy_and_history_buffer(tmp_path):
+    from mmengine.logging import HistoryBuffer
+    from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
+    path = str(tmp_path / 'ckpt.pth')
+    ckpt = dict(state_dict={'w': torch.ones(2)},
+                message_hub=dict(log=HistoryBuffer([1.0, 2.0], [1, 1])),
+                meta=dict(seed=np.int64(3), best=np.float64(0.5)))
+    save_checkpoint(ckpt, path)
+    with pytest.raises(Exception, match='[Ww]eights only load failed'):
+        torch.load(path)  # what mmengine called before the fix
+    loaded = _load_checkpoint(path, map_location='cpu')
+    assert loaded['meta']['seed'] == 3
+    assert loaded['message_hub']['log'].mean() == 1.5
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only fix')
+def test_cuda_set_device_is_a_no_op_on_cpu():
+    torch.cuda.set_device(0)  # mmengine's torchrun launcher calls this
+    result = run_python('import torch; torch.cuda.set_device(0)')
+    assert result.returncode != 0  # unpatched torch fails
+
+
+def test_adjust_hue_negative_shift_under_numpy2():
+    import mmcv
+    from PIL import Image
+    import torchvision.transforms.functional as TF
+    img = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
+    for factor in (-0.3, -0.05, 0.2):
+        out = mmcv.adjust_hue(img, factor)  # BGR in, BGR out
+        ref = np.asarray(TF.adjust_hue(Image.fromarray(img[..., ::-1]),
+                                       factor))[..., ::-1]
+        np.testing.assert_array_equal(out, ref)
+    result = run_python(  # mmcv's own adjust_hue under NumPy 2
+        'import numpy as np, mmcv.image.photometric as p; '
+        'p.adjust_hue(np.full((4, 4, 3), 9, np.uint8), -0.3, "pillow")')
+    assert 'out of bounds' in result.stderr

@@ -1,0 +1,134 @@
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+from data_factory import (make_cifar, make_image_folder, make_split_file,
+                          make_synthetic_manifest)
+from mmpretrain.registry import DATASETS
+
+from sau_mm.datasets.long_tail import long_tail_counts
+
+PIPE = [dict(type='LoadImage'),
+        dict(type='PackInputs', algorithm_keys=['is_synthetic'])]
+
+
+def build(**kwargs):
+    cfg = dict(type='LongTailSyntheticDataset', pipeline=PIPE)
+    cfg.update(kwargs)
+    return DATASETS.build(cfg)
+
+
+@pytest.fixture(scope='module')
+def cifar10(tmp_path_factory):
+    return make_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10', 10, 40)
+
+
+def test_cifar10_pickles_long_tail_subset(cifar10):
+    ds = build(data_root=cifar10, source='cifar10', imbalance_factor=10,
+               num_classes=10)
+    assert ds.real_class_counts == long_tail_counts(40, 10, 10)
+    assert len(ds) == sum(long_tail_counts(40, 10, 10))
+    item = ds[0]
+    assert item['inputs'].shape == (3, 32, 32)
+    assert item['data_samples'].is_synthetic is False
+    test = build(data_root=cifar10, source='cifar10', split='test',
+                 test_mode=True)
+    assert len(test) == 50 and test.metainfo['classes'][3] == 'class_3'
+
+
+def test_cifar100_pickles(tmp_path):
+    root = make_cifar(str(tmp_path), 'cifar100', 100, 6, 1)
+    ds = build(data_root=root, source='cifar100', imbalance_factor=3,
+               num_classes=100)
+    assert ds.real_class_counts == long_tail_counts(6, 100, 3)
+
+
+def test_image_folder_and_synthetic_fill(tmp_path):
+    root = make_image_folder(str(tmp_path / 'data'), [12, 6, 3])
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [4, 8, 9])
+    ds = build(data_root=root, source='image_folder',
+               synthetic_manifest=manifest)
+    # target = largest real class (12): needs 0, 6, 9.
+    assert ds.real_class_counts == [12, 6, 3]
+    assert ds.synthetic_class_counts == [0, 6, 9]
+    assert ds.class_counts == [12, 12, 12]
+    flags = [ds.get_data_info(i)['is_synthetic'] for i in range(len(ds))]
+    assert flags == [False] * 21 + [True] * 15
+    assert [ds.get_data_info(i)['sample_idx'] for i in range(len(ds))] == \
+        list(range(36))
+    assert ds[30]['data_samples'].is_synthetic is True
+    ds2 = build(data_root=root, source='image_folder',
+                synthetic_manifest=manifest, target_count=10)
+    assert ds2.synthetic_class_counts == [0, 4, 7]
+
+
+def test_too_few_synthetic_images(tmp_path):
+    root = make_image_folder(str(tmp_path / 'data'), [12, 6, 3])
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [0, 2, 9])
+    with pytest.raises(ValueError, match=r'class 1 \(class_1\): 2/6'):
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=manifest)
+    ds = build(data_root=root, source='image_folder',
+               synthetic_manifest=manifest, allow_partial_fill=True)
+    assert ds.synthetic_class_counts == [0, 2, 9]
+
+
+def test_synthetic_file_missing_corrupt_or_bad_label(tmp_path):
+    root = make_image_folder(str(tmp_path / 'data'), [4, 2])
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [0, 2])
+    bad = str(tmp_path / 'syn' / 'images' / '1' / '000001.png')
+    with open(bad, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n garbage')
+    with pytest.raises(ValueError, match='000001.png.*corrupt'):
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=manifest)
+    import os
+    os.remove(bad)
+    with pytest.raises(FileNotFoundError, match='000001.png.*does not exist'):
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=manifest)
+    with open(manifest, 'w') as f:
+        f.write(json.dumps(dict(path='images/1/000000.png', label=7,
+                                source='x')) + '\n')
+    with pytest.raises(ValueError, match='label 7 is outside'):
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=manifest)
+    with pytest.raises(FileNotFoundError, match='generate_synthetic.py'):
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=str(tmp_path / 'nope.jsonl'))
+
+
+def test_split_file(tmp_path):
+    split = make_split_file(str(tmp_path), [5, 3, 1])
+    ds = build(data_root=str(tmp_path), source='split_file',
+               split_file='train.txt', num_classes=3)
+    assert ds.real_class_counts == [5, 3, 1]
+    assert ds[0]['inputs'].shape == (3, 32, 32)
+    with open(split, 'a') as f:
+        f.write('images/missing.jpg 2\n')
+    with pytest.raises(FileNotFoundError, match='line 10.*missing.jpg'):
+        build(data_root=str(tmp_path), source='split_file',
+              split_file='train.txt')
+
+
+def test_bad_inputs_get_clear_errors(tmp_path, cifar10):
+    with pytest.raises(FileNotFoundError, match='Data preparation'):
+        build(data_root=str(tmp_path / 'nowhere'), source='cifar10')
+    with pytest.raises(ValueError, match='imbalance_factor must be >= 1'):
+        build(data_root=cifar10, source='cifar10', imbalance_factor=0.5)
+    with pytest.raises(ValueError, match='num_classes=100 disagrees'):
+        build(data_root=cifar10, source='cifar10', num_classes=100)
+    root = make_image_folder(str(tmp_path / 'f'), [3, 2])
+    (tmp_path / 'f' / 'train' / 'class_9').mkdir()
+    with pytest.raises(ValueError, match='class_9.*has no images'):
+        build(data_root=root, source='image_folder')
+
+
+def test_real_selection_matches_seed_and_is_logged(cifar10, capsys):
+    a = build(data_root=cifar10, source='cifar10', imbalance_factor=5)
+    b = build(data_root=cifar10, source='cifar10', imbalance_factor=5)
+    paths_a = [a.get_data_info(i)['img'].sum() for i in range(len(a))]
+    paths_b = [b.get_data_info(i)['img'].sum() for i in range(len(b))]
+    assert paths_a == paths_b
+    assert np.array_equal(a.real_indices, np.arange(len(a)))
