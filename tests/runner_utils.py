@@ -1,0 +1,52 @@
+"""Shared helpers for tests that run MMEngine's Runner on small data."""
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+
+class LossRecorder(Hook):
+    """Records every training iteration's outputs (all loss terms)."""
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.outputs = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.outputs.append({k: float(v) for k, v in outputs.items()})
+
+    def mean(self, key, part):
+        values = [o[key] for o in self.outputs]
+        chunk = max(1, len(values) // 3)
+        values = values[:chunk] if part == 'first' else values[-chunk:]
+        return sum(values) / len(values)
+
+
+def dataloader_overrides(data_root, prefix='train_dataloader.dataset'):
+    """Point every dataloader at data_root, with no worker processes."""
+    out = {f'{prefix}.data_root': data_root}
+    for split in ('val', 'test'):
+        out[f'{split}_dataloader.dataset.data_root'] = data_root
+    for split in ('train', 'val', 'test'):
+        out[f'{split}_dataloader.num_workers'] = 0
+        out[f'{split}_dataloader.persistent_workers'] = False
+    return out
+
+
+def small_cfg(config, data_root, work_dir, epochs=2,
+              dataset_key='train_dataloader.dataset', **overrides):
+    """A config shrunk for CPU tests: IF 4, batch 32, constant lr."""
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({
+        'work_dir': work_dir,
+        **dataloader_overrides(data_root, dataset_key),
+        f'{dataset_key}.imbalance_factor': 4,
+        'train_dataloader.batch_size': 32,
+        'train_cfg.max_epochs': epochs,
+        'train_cfg.val_interval': 1,
+        'default_hooks.checkpoint.interval': 1,
+        'default_hooks.logger.interval': 1,
+        'param_scheduler': [dict(type='ConstantLR', factor=1.0)],
+        'optim_wrapper.optimizer.lr': 0.01,
+        **overrides,
+    })
+    return cfg
