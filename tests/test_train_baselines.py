@@ -97,7 +97,8 @@ def test_train_tool_with_cfg_options_and_test_tool(cifar10, tmp_path):
     assert 'IF=10' in train.stdout + train.stderr
     test = subprocess.run(
         [sys.executable, 'tools/test.py', cfg_cb, f'{work}/epoch_1.pth',
-         '--work-dir', work] + common, cwd=ROOT, env=env,
+         '--work-dir', work] + common +
+        ['train_dataloader.dataset.imbalance_factor=10'], cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=300)
     assert test.returncode == 0, test.stderr[-3000:]
     assert 'lt/few' in test.stdout + test.stderr

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG NUM_PROCESSES [train.py options]
 # PyTorch DDP through mmengine's launcher (torchrun). NNODES, NODE_RANK,
-# MASTER_ADDR and PORT are read from the environment for multi-node runs.
+# MASTER_ADDR and PORT are read from the environment for multi-node runs;
+# PYTHON picks the interpreter (default: python on PATH).
 set -e
 CONFIG=$1
 GPUS=$2
@@ -10,7 +11,7 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 cd "$(dirname "$0")/.."
-python -m torch.distributed.run \
+"${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
     tools/train.py "$CONFIG" --launcher pytorch "${@:3}"

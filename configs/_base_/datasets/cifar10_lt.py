@@ -25,6 +25,7 @@ train_dataloader = dict(
     batch_size=128,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -39,6 +40,7 @@ val_dataloader = dict(
     batch_size=256,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,

@@ -8,7 +8,7 @@ view1 = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
 view2 = view1 + [dict(type='CIFAR10AutoAugment'),
-                 dict(type='Cutout', n_holes=1, length=16)]
+                 dict(type='SAUCutout', n_holes=1, length=16)]
 view3 = [dict(type='SimAugment', size=32)]
 sau_train_pipeline = [
     dict(type='LoadImage'),

@@ -1,0 +1,1 @@
+from .dual_branch_classifier import DualBranchClassifier  # noqa: F401

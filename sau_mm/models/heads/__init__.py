@@ -1,0 +1,1 @@
+from .projection_head import ProjectionMLP  # noqa: F401
