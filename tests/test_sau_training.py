@@ -140,3 +140,23 @@ def test_sau_two_process_cpu_ddp(data, tmp_path):
     assert 'Distributed training: True' in log
     assert 'lt/top1' in log
     assert osp.isfile(tmp_path / 'epoch_1.pth')
+
+
+def test_imagenet_lt_sau_pipeline_on_split_file_data(tmp_path):
+    from data_factory import make_split_file
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS
+    init_default_scope('mmpretrain')
+    make_split_file(str(tmp_path), [3, 2, 1], name='ImageNet_LT_train.txt')
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [0, 1, 2])
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/sau/resnet50_imagenetlt.py'))
+    ds_cfg = cfg.train_dataloader.dataset
+    ds_cfg.dataset.update(data_root=str(tmp_path), num_classes=3,
+                          synthetic_manifest=manifest)
+    dataset = DATASETS.build(ds_cfg)
+    assert len(dataset) == 9
+    item = dataset[8]
+    assert [tuple(v.shape) for v in item['inputs']] == [(3, 224, 224)] * 4
+    assert item['data_samples'].is_synthetic is True
