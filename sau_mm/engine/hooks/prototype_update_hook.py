@@ -1,4 +1,6 @@
 """PrototypeUpdateHook: SAU's per-epoch class prototypes (paper Eq. 10)."""
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from mmengine.dataset import default_collate
@@ -32,23 +34,26 @@ class PrototypeUpdateHook(Hook):
     Args:
         view_indices: positions of the contrastive views in the pipeline's
             view list ([v1, v2, v3] -> (1, 2)).
-        batch_size, num_workers: of the embedding pass.
+        batch_size: of the embedding pass.
+        num_workers: loader workers of the embedding pass (it augments
+            every real image twice); None: those of the training loader.
     """
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, view_indices=(1, 2), batch_size: int = 256,
-                 num_workers: int = 0):
+                 num_workers: Optional[int] = None):
         self.view_indices = tuple(view_indices)
         self.batch_size = batch_size
         self.num_workers = num_workers
 
     @torch.no_grad()
-    def compute_prototypes(self, model, dataset) -> torch.Tensor:
+    def compute_prototypes(self, model, dataset,
+                           num_workers: int = 0) -> torch.Tensor:
         rank, world_size = get_dist_info()
         indices = dataset.real_indices[rank::world_size].tolist()
         loader = DataLoader(Subset(dataset, indices),
                             batch_size=self.batch_size,
-                            num_workers=self.num_workers,
+                            num_workers=num_workers,
                             collate_fn=default_collate)
         num_classes = len(dataset.real_class_counts)
         device = model.prototypes.device
@@ -76,4 +81,8 @@ class PrototypeUpdateHook(Hook):
     def before_train_epoch(self, runner) -> None:
         model = unwrap_model(runner)
         dataset = find_long_tail_dataset(runner)
-        model.set_prototypes(self.compute_prototypes(model, dataset))
+        num_workers = self.num_workers
+        if num_workers is None:
+            num_workers = runner.train_dataloader.num_workers
+        model.set_prototypes(
+            self.compute_prototypes(model, dataset, num_workers))
