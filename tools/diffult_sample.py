@@ -14,8 +14,8 @@ import os.path as osp
 import sau_mm  # noqa: F401  (compat fixes + registration, before mmengine)
 import torch
 
+from sau_mm.generation.complement import real_training_set
 from sau_mm.generation.diffult.sampling import (load_generator,
-                                                real_training_set,
                                                 sample_complement)
 
 
@@ -45,7 +45,7 @@ def parse_args():
 def main():
     args = parse_args()
     model, cfg = load_generator(args.config, args.checkpoint, args.device)
-    real = real_training_set(cfg)
+    real, _, _ = real_training_set(cfg)
     sample_complement(
         model, real.real_class_counts, args.out_dir, args.target_count,
         args.oversample, args.guidance, args.scheduler, args.steps,

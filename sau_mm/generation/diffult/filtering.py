@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 from sau_mm.datasets.manifest import (ManifestRecord, read_manifest,
                                       resolve_path, write_manifest)
 
-from .sampling import real_training_set
+from ..complement import real_training_set
 
 RULES = ('agreement', 'centroid')
 
@@ -125,7 +125,7 @@ def filter_manifest(manifest: str, cls_config: str, cls_checkpoint: str,
     model = init_model(cfg, cls_checkpoint, device=device)
     test_pipeline = (cfg.get('test_dataloader') or cfg.val_dataloader)[
         'dataset']['pipeline']
-    real = real_training_set(cfg, test_pipeline)
+    real, _, _ = real_training_set(cfg, pipeline=test_pipeline)
     classes = real.metainfo['classes']
     records = read_manifest(manifest)
     syn_labels = torch.tensor([r.label for r in records], dtype=torch.long)

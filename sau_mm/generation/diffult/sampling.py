@@ -2,8 +2,9 @@
 
 Plan: class c gets ``ceil(oversample * max(0, target - real_c))`` images,
 ``target`` defaulting to the largest real class. Image i of class c is
-``images/<c>/<i:06d>.png`` with seed ``seed + 1_000_000 * c + i`` (its own
-generator: the result does not depend on batching). Images are written
+``images/<c>/<i:06d>.png`` with seed ``image_seed(seed, c, i)`` (its own
+generator: the result does not depend on batching); both rules are
+:mod:`sau_mm.generation.complement`'s, shared with the text-to-image stages. Images are written
 atomically (temp file + ``os.replace``); a rerun skips images already on
 disk and readable, so an interrupted run resumes. ``sampling.json`` records
 the settings; a rerun with other settings into the same folder is refused.
@@ -11,10 +12,9 @@ The manifest (``manifest.jsonl``, source ``'diffult'``) lists every planned
 image and is written at the end.
 """
 import json
-import math
 import os
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -22,27 +22,12 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.utils import ProgressBar
-from mmpretrain.registry import DATASETS, MODELS
+from mmpretrain.registry import MODELS
 from PIL import Image
 
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
 
-SEED_STRIDE = 1_000_000  # per-class seed offset: at most 1e6 images a class
-
-
-def plan_counts(real_counts: Sequence[int], target: Optional[int] = None,
-                oversample: float = 1.0) -> List[int]:
-    """n_c = ceil(oversample * max(0, target - real_c)); target: max real."""
-    target = max(real_counts) if target is None else target
-    return [math.ceil(oversample * max(0, target - n)) for n in real_counts]
-
-
-def image_seed(seed: int, label: int, index: int) -> int:
-    return seed + SEED_STRIDE * label + index
-
-
-def image_relpath(label: int, index: int) -> str:
-    return f'images/{label}/{index:06d}.png'
+from ..complement import complement_counts, image_relpath, image_seed
 
 
 def is_valid_image(path: str, size) -> bool:
@@ -75,17 +60,6 @@ def load_generator(config: str, checkpoint: str, device: str):
     return model.to(device).eval(), cfg
 
 
-def real_training_set(cfg: Config, pipeline: Sequence[dict] = ()):
-    """The real long-tailed training set of a config (same source, IF and
-    subset seed; no synthetic part), with ``pipeline``."""
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    dataset_cfg = cfg.train_dataloader.dataset.copy()
-    while 'dataset' in dataset_cfg:  # dataset wrappers
-        dataset_cfg = dataset_cfg.dataset.copy()
-    dataset_cfg.update(synthetic_manifest=None, pipeline=list(pipeline))
-    return DATASETS.build(dataset_cfg)
-
-
 def sample_complement(model, real_counts: Sequence[int], out_dir: str,
                       target: Optional[int] = None, oversample: float = 1.0,
                       guidance: float = 0.8, sampler: str = 'ddim',
@@ -94,7 +68,7 @@ def sample_complement(model, real_counts: Sequence[int], out_dir: str,
     """Sample the planned images into ``out_dir`` (resumable); write and
     return its ``manifest.jsonl``. ``settings`` (extra provenance, e.g. the
     checkpoint) join the recorded sampling settings."""
-    counts = plan_counts(real_counts, target, oversample)
+    _, _, counts = complement_counts(real_counts, target, oversample)
     record = dict(settings or {}, target=target, oversample=oversample,
                   guidance=guidance, sampler=sampler, steps=steps, seed=seed,
                   planned=counts)

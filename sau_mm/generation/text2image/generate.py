@@ -29,8 +29,9 @@ from tqdm import tqdm
 
 from sau_mm.datasets.manifest import (ManifestRecord, read_manifest,
                                       write_manifest)
+from ..complement import image_relpath, image_seed
 from .layout import (GENERATED, GENERATION, MANIFEST, SCORED, StageError,
-                     image_relpath, image_seed, write_json)
+                     write_json)
 from .plan import read_plan
 from .prompts import read_prompts
 

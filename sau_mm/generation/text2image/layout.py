@@ -27,17 +27,6 @@ class StageError(RuntimeError):
 STAGE_OF = {PLAN: 'plan', PROMPTS: 'prompts', GENERATED: 'generate'}
 
 
-def image_relpath(label: int, index: int, ext: str = 'png') -> str:
-    """Where image ``index`` of class ``label`` lives, relative to out_dir."""
-    return f'images/{label}/{index:06d}.{ext}'
-
-
-def image_seed(base_seed: int, label: int, index: int) -> int:
-    """Deterministic per-image seed in [0, 2**63), independent of batching."""
-    digest = hashlib.sha256(f'{base_seed}/{label}/{index}'.encode()).digest()
-    return int.from_bytes(digest[:8], 'little') >> 1
-
-
 def class_text(name: str) -> str:
     """A class name as it goes into text: underscores become spaces."""
     return name.replace('_', ' ')

@@ -4,16 +4,14 @@ Class c needs the complement ``max(0, target - real_c)`` (target: the
 largest real class unless given), times ``oversample`` (rounded up) when
 the filter stage should have spare images to drop.
 """
-import math
 import os.path as osp
 from typing import Optional, Sequence
 
 import numpy as np
-from mmengine.config import Config
 from mmengine.logging import print_log
-from mmpretrain.registry import DATASETS
 from PIL import Image
 
+from ..complement import complement_counts, real_training_set
 from .layout import PLAN, StageError, read_json, write_json
 
 
@@ -28,13 +26,8 @@ def compute_plan(classes: Sequence[str], real_counts: Sequence[int],
     if len(classes) != len(real_counts) or not classes:
         raise ValueError(f'{len(classes)} class names for {len(real_counts)} '
                          'real counts: they must match and not be empty.')
-    if oversample < 1:
-        raise ValueError(f'oversample must be >= 1, got {oversample}.')
-    target = int(target_count) if target_count else max(real_counts)
-    if target < 1:
-        raise ValueError(f'target_count must be >= 1, got {target}.')
-    complement = [max(0, target - n) for n in real_counts]
-    needed = [math.ceil(n * oversample) for n in complement]
+    target, complement, needed = complement_counts(
+        real_counts, target_count, oversample)
     return dict(classes=classes, real_counts=real_counts,
                 target_count=target, complement_counts=complement,
                 needed_counts=needed, total_needed=sum(needed),
@@ -43,24 +36,12 @@ def compute_plan(classes: Sequence[str], real_counts: Sequence[int],
 
 
 def build_real_dataset(config: str, cfg_options: Optional[dict] = None):
-    """(dataset, its config, its config key): the LongTailSyntheticDataset
-    of ``train_dataloader.dataset`` (or of a wrapper's ``dataset``, e.g.
-    MixPartnerDataset), built with real images only."""
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    key, ds_cfg = 'train_dataloader.dataset', cfg.train_dataloader.dataset
-    while ds_cfg.get('type') != 'LongTailSyntheticDataset' and \
-            'dataset' in ds_cfg:
-        key, ds_cfg = f'{key}.dataset', ds_cfg.dataset
-    if ds_cfg.get('type') != 'LongTailSyntheticDataset':
-        raise StageError(
-            f'{config}: train_dataloader.dataset holds no '
-            'LongTailSyntheticDataset, which the plan needs.')
-    ds_cfg = ds_cfg.copy()
-    ds_cfg.synthetic_manifest = None
-    ds_cfg.pipeline = []
-    return DATASETS.build(ds_cfg), ds_cfg, key
+    """:func:`~sau_mm.generation.complement.real_training_set` of a config,
+    its errors as :class:`StageError`."""
+    try:
+        return real_training_set(config, cfg_options)
+    except ValueError as e:
+        raise StageError(str(e)) from e
 
 
 def real_image(dataset, index: int) -> np.ndarray:
