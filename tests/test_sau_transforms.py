@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 import torch
 from mmpretrain.registry import TRANSFORMS
+from PIL import Image, ImageFilter
+from torchvision import transforms as T
 
 from sau_mm.datasets.transforms import CIFAR10AutoAugment, Cutout, SimAugment
+from sau_mm.datasets.transforms.cifar_autoaugment import CIFAR10_POLICY, OPS
 
 
 def image(h=32, w=32, seed=0):
@@ -67,14 +70,18 @@ def test_cutout_clipped_at_border_and_options():
     assert (out == np.array([1, 2, 3], np.uint8)).all()
 
 
-@pytest.mark.parametrize('transform', [CIFAR10AutoAugment(), SimAugment()])
-def test_seeded_reproducible_and_changes_image(transform):
+@pytest.mark.parametrize('transform, seed_rng', [
+    (CIFAR10AutoAugment(), np.random.seed),  # NumPy's global RNG only
+    (SimAugment(), torch.manual_seed),  # torch's global RNG only
+])
+def test_seeded_reproducible_and_changes_image(transform, seed_rng):
     img = image()
     outs = []
     for seed in range(6):
         torch.manual_seed(seed)
+        np.random.seed(seed)
         first = run(transform, img)
-        torch.manual_seed(seed)
+        seed_rng(seed)  # only this RNG reseeded: the other has no effect
         assert np.array_equal(run(transform, img), first)
         outs.append(first)
     assert any(not np.array_equal(out, img) for out in outs)
@@ -87,6 +94,171 @@ def test_sim_augment_resizes_to_size():
     assert results['img_shape'] == (32, 32)
 
 
+def test_sim_augment_blur_is_pil_gaussian_blur():
+    # Crop, flip, blur draw: no jitter, no grayscale; blur always at sigma 2.
+    # The blur-off run consumes the same draws before the blur.
+    img = image()
+    kwargs = dict(jitter_p=0.0, gray_p=0.0, blur_sigma=(2.0, 2.0))
+    for seed in range(3):
+        torch.manual_seed(seed)
+        out = run(SimAugment(blur_p=1.0, **kwargs), img)
+        torch.manual_seed(seed)
+        plain = Image.fromarray(run(SimAugment(blur_p=0.0, **kwargs), img))
+        pil = np.asarray(plain.filter(ImageFilter.GaussianBlur(radius=2.0)))
+        assert np.array_equal(out, pil)
+        small_kernel = np.asarray(T.GaussianBlur(3, sigma=2.0)(plain))
+        assert np.abs(out.astype(int) - small_kernel).mean() > 1.5
+
+
+def test_sim_augment_blur_draws():
+    transform = SimAugment()
+    torch.manual_seed(0)
+    draws = [transform.blur_params() for _ in range(4000)]
+    sigmas = np.array([s for s in draws if s is not None])
+    assert abs(len(sigmas) / len(draws) - 0.5) < 0.04  # 5 std
+    assert sigmas.min() >= 0.1 and sigmas.max() <= 2.0
+    assert sigmas.min() < 0.15 and sigmas.max() > 1.95
+    quarters = np.histogram(sigmas, bins=4, range=(0.1, 2.0))[0]
+    assert np.abs(quarters / len(sigmas) - 0.25).max() < 0.04  # uniform
+
+
+GRAY = (128, 128, 128)
+
+
+def pil(img):
+    return Image.fromarray(img)
+
+
+def apply(name, img, m):
+    return np.asarray(CIFAR10AutoAugment().apply(pil(img), name, m))
+
+
+def test_autoaugment_policy_table():
+    assert len(CIFAR10_POLICY) == 25
+    for p1, op1, bin1, p2, op2, bin2 in CIFAR10_POLICY:
+        assert 0 <= p1 <= 1 and 0 <= p2 <= 1
+        assert bin1 in range(10) and bin2 in range(10)
+    assert {row[i] for row in CIFAR10_POLICY for i in (1, 4)} == {
+        'invert', 'contrast', 'rotate', 'translateX', 'sharpness', 'shearY',
+        'translateY', 'autocontrast', 'equalize', 'posterize', 'color',
+        'brightness', 'solarize'}
+    assert CIFAR10_POLICY[0] == (0.1, 'invert', 7, 0.2, 'contrast', 6)
+    assert CIFAR10_POLICY[1] == (0.7, 'rotate', 2, 0.3, 'translateX', 9)
+    assert CIFAR10_POLICY[-1] == (0.7, 'translateY', 9, 0.9, 'autocontrast',
+                                  1)
+    top = {name: OPS[name][1][9] for name in OPS}
+    assert top['shearX'] == top['shearY'] == pytest.approx(0.3)
+    assert top['translateX'] == pytest.approx(150 / 331)
+    assert top['rotate'] == pytest.approx(30)
+    for name in ('color', 'contrast', 'sharpness', 'brightness'):
+        assert top[name] == pytest.approx(0.9) and OPS[name][1][0] == 0
+    assert OPS['posterize'][1] == (8, 8, 7, 7, 6, 6, 5, 5, 4, 4)
+    assert OPS['solarize'][1][0] == 256 and top['solarize'] == 0
+    assert {name for name in OPS if OPS[name][2]} == {
+        'shearX', 'shearY', 'translateX', 'translateY', 'rotate', 'color',
+        'contrast', 'sharpness', 'brightness'}
+
+
+@pytest.mark.parametrize('name, coeffs', [('shearX', (1, 0.3, 0, 0, 1, 0)),
+                                          ('shearY', (1, 0, 0, 0.3, 1, 0))])
+@pytest.mark.parametrize('sign', [1, -1])
+def test_autoaugment_shear_is_bicubic(name, coeffs, sign):
+    img = image()
+    coeffs = tuple(c * sign if c == 0.3 else c for c in coeffs)
+    out = apply(name, img, 0.3 * sign)
+
+    def affine(resample):
+        return np.asarray(pil(img).transform(
+            (32, 32), Image.Transform.AFFINE, coeffs, resample,
+            fillcolor=GRAY))
+
+    assert np.array_equal(out, affine(Image.Resampling.BICUBIC))
+    nearest = affine(Image.Resampling.NEAREST)
+    assert np.abs(out.astype(int) - nearest).mean() > 1
+    corner = (31, 31) if sign > 0 else ((31, 0) if name == 'shearX' else
+                                        (0, 31))
+    assert tuple(out[corner]) == GRAY  # sheared out of the image
+
+
+def test_autoaugment_translate_by_fraction_of_side():
+    img = image(24, 40)  # H 24, W 40: a quarter is 6 rows / 10 columns
+    gray = np.array(GRAY, np.uint8)
+    out = apply('translateX', img, 0.25)  # output x reads input x + 10
+    assert np.array_equal(out[:, :30], img[:, 10:])
+    assert (out[:, 30:] == gray).all()
+    out = apply('translateX', img, -0.25)
+    assert np.array_equal(out[:, 10:], img[:, :30])
+    assert (out[:, :10] == gray).all()
+    out = apply('translateY', img, 0.25)
+    assert np.array_equal(out[:18], img[6:])
+    assert (out[18:] == gray).all()
+    out = apply('translateY', img, -0.25)
+    assert np.array_equal(out[6:], img[:18])
+    assert (out[:6] == gray).all()
+
+
+@pytest.mark.parametrize('degrees', [30, -30, 20 / 3])
+def test_autoaugment_rotate_gray_corners(degrees):
+    img = image()
+    out = apply('rotate', img, degrees)
+    # PIL's own fill (nearest, counter-clockwise) as the reference.
+    assert np.array_equal(out, np.asarray(pil(img).rotate(degrees,
+                                                          fillcolor=GRAY)))
+    for corner in ((0, 0), (0, 31), (31, 0), (31, 31)):
+        assert tuple(out[corner]) == GRAY
+    assert np.array_equal(out[15:17, 15:17], img[15:17, 15:17])
+
+
+def test_autoaugment_colour_ops():
+    img = image()
+    a = img.astype(int)
+    for threshold in OPS['solarize'][1]:  # v >= threshold -> 255 - v
+        assert np.array_equal(apply('solarize', img, threshold),
+                              np.where(a < threshold, a, 255 - a))
+    assert np.array_equal(apply('solarize', img, 256), img)
+    for bits in (4, 5, 6, 7, 8):  # keep the top bits
+        shift = 8 - bits
+        assert np.array_equal(apply('posterize', img, bits),
+                              (a >> shift) << shift)
+    assert np.array_equal(apply('invert', img, 0), 255 - a)
+    stretched = apply('autocontrast', img, 0)
+    assert (stretched.min((0, 1)) == 0).all()
+    assert (stretched.max((0, 1)) == 255).all()
+    # Enhance factor 1 + m: brightness scales every value.
+    assert np.abs(apply('brightness', img, -0.5) - a * 0.5).max() <= 1
+    assert np.abs(apply('brightness', img, 0.5) - np.minimum(
+        a * 1.5, 255)).max() <= 1
+    spread = np.ptp(apply('color', img, -0.9).astype(int), -1)
+    assert spread.mean() < 0.2 * np.ptp(a, -1).mean()  # saturation x 0.1
+
+
+def test_autoaugment_draws_ops_with_random_signs(monkeypatch):
+    seen = []
+    for name, (op, magnitudes, signed) in list(OPS.items()):
+        def record(img, m, fill, name=name, op=op):
+            seen.append((name, m))
+            return op(img, m, fill)
+        monkeypatch.setitem(OPS, name, (record, magnitudes, signed))
+    transform = CIFAR10AutoAugment()
+    img = image()
+    np.random.seed(0)
+    for _ in range(1500):
+        run(transform, img)
+    used = {row[i] for row in CIFAR10_POLICY for i in (1, 4)}
+    assert {name for name, _ in seen} == used
+    rotations = [m for name, m in seen if name == 'rotate']
+    assert set(rotations) == {20 / 3, -20 / 3}  # bin 2, both signs
+    assert 0.3 < np.mean(np.array(rotations) > 0) < 0.7
+    for name in used:
+        values = {m for op, m in seen if op == name}
+        if OPS[name][2]:
+            assert any(m > 0 for m in values) and any(m < 0 for m in values)
+        else:
+            assert all(m >= 0 for m in values)
+    # Row 1 is the only rotation: 1500 / 25 * 0.7 = 42 expected.
+    assert 20 < len(rotations) < 70
+
+
 def test_autoaugment_gray_fill():
     # Geometric ops (rotate/shear/translate) fill the uncovered area with
     # gray 128; on an all-white image any non-255 pixel after a geometric op
@@ -95,7 +267,7 @@ def test_autoaugment_gray_fill():
     transform = CIFAR10AutoAugment()
     seen_gray = False
     for seed in range(60):
-        torch.manual_seed(seed)
+        np.random.seed(seed)
         out = run(transform, img)
         if len(np.unique(out.reshape(-1, 3), axis=0)) > 1:
             seen_gray |= bool((out == 128).all(-1).any())
