@@ -70,6 +70,28 @@ def make_image_folder(root: str, counts, split: str = 'train', seed: int = 0,
     return root
 
 
+def cifar_as_image_folder(cifar_root: str, out_root: str,
+                          name: str = 'cifar10', split: str = 'train',
+                          ext: str = 'png') -> str:
+    """The images of the CIFAR pickles under ``cifar_root`` (make_cifar) also
+    as ``out_root/<split>/<class>/NNNN.<ext>``, NNNN = rank of the image
+    within its class in the pickle order (the layout of ../shared/data's
+    cifar10-jpeg). PNG keeps the pixels exact."""
+    from sau_mm.datasets.sources import read_cifar
+    classes, samples = read_cifar(cifar_root, name, split)
+    if sorted(classes) != classes:
+        raise ValueError('class folders are read back in sorted order; the '
+                         f'class names {classes[:3]}... are not sorted.')
+    rank = [0] * len(classes)
+    for s in samples:
+        c = s['gt_label']
+        folder = osp.join(out_root, split, classes[c])
+        os.makedirs(folder, exist_ok=True)
+        Image.fromarray(s['img']).save(osp.join(folder, f'{rank[c]:04d}.{ext}'))
+        rank[c] += 1
+    return out_root
+
+
 def make_split_file(root: str, counts, name: str = 'train.txt',
                     seed: int = 0) -> str:
     """ImageNet-LT style: images under root/images, lines 'path label'."""

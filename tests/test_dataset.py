@@ -3,11 +3,15 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from data_factory import (make_cifar, make_image_folder, make_split_file,
+from data_factory import (cifar_as_image_folder, make_cifar,
+                          make_image_folder, make_split_file,
                           make_synthetic_manifest)
 from mmpretrain.registry import DATASETS
 
+from PIL import Image
+
 from sau_mm.datasets.long_tail import long_tail_counts
+from sau_mm.datasets.sources import read_cifar
 
 PIPE = [dict(type='LoadImage'),
         dict(type='PackInputs', algorithm_keys=['is_synthetic'])]
@@ -117,6 +121,10 @@ def test_bad_inputs_get_clear_errors(tmp_path, cifar10):
         build(data_root=str(tmp_path / 'nowhere'), source='cifar10')
     with pytest.raises(ValueError, match='imbalance_factor must be >= 1'):
         build(data_root=cifar10, source='cifar10', imbalance_factor=0.5)
+    with pytest.raises(ValueError, match=r"subset_method must be one of "
+                       r"\('ldam', 'seeded_choice'\), got 'choice'"):
+        build(data_root=cifar10, source='cifar10', imbalance_factor=5,
+              subset_method='choice')
     with pytest.raises(ValueError, match='num_classes=100 disagrees'):
         build(data_root=cifar10, source='cifar10', num_classes=100)
     root = make_image_folder(str(tmp_path / 'f'), [3, 2])
@@ -125,10 +133,74 @@ def test_bad_inputs_get_clear_errors(tmp_path, cifar10):
         build(data_root=root, source='image_folder')
 
 
-def test_real_selection_matches_seed_and_is_logged(cifar10, capsys):
-    a = build(data_root=cifar10, source='cifar10', imbalance_factor=5)
-    b = build(data_root=cifar10, source='cifar10', imbalance_factor=5)
+@pytest.mark.parametrize('method', ['ldam', 'seeded_choice'])
+def test_real_selection_matches_seed_and_is_logged(cifar10, monkeypatch,
+                                                   method):
+    import sau_mm.datasets.lt_synthetic_dataset as lt
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append(str(msg)))
+    a = build(data_root=cifar10, source='cifar10', imbalance_factor=5,
+              subset_method=method)
+    b = build(data_root=cifar10, source='cifar10', imbalance_factor=5,
+              subset_method=method)
     paths_a = [a.get_data_info(i)['img'].sum() for i in range(len(a))]
     paths_b = [b.get_data_info(i)['img'].sum() for i in range(len(b))]
     assert paths_a == paths_b
     assert np.array_equal(a.real_indices, np.arange(len(a)))
+    assert a.subset_method == method
+    assert f'IF=5, subset={method}, seed=0' in logged[0].splitlines()[0]
+
+
+def _within_class_ranks(labels):
+    """rank[i] = how many earlier samples share the label of sample i."""
+    seen, ranks = {}, []
+    for y in labels:
+        ranks.append(seen.get(y, 0))
+        seen[y] = ranks[-1] + 1
+    return ranks
+
+
+@pytest.mark.parametrize('imbalance_factor', [10, 4])
+def test_same_images_from_cifar_pickles_and_image_folder(
+        cifar10, tmp_path, imbalance_factor):
+    """The default (LDAM-DRW) subset selects the same images whether CIFAR
+    comes as pickles or as class folders of NNNN files (rank in class)."""
+    folder = cifar_as_image_folder(cifar10, str(tmp_path / 'folder'))
+    pk = build(data_root=cifar10, source='cifar10',
+               imbalance_factor=imbalance_factor, num_classes=10)
+    fd = build(data_root=folder, source='image_folder',
+               imbalance_factor=imbalance_factor, num_classes=10)
+    assert pk.subset_method == fd.subset_method == 'ldam'
+    assert pk.real_class_counts == fd.real_class_counts == \
+        long_tail_counts(40, 10, imbalance_factor)
+    # Which pickle image each selected sample is: by its (unique) pixels.
+    _, original = read_cifar(cifar10, 'cifar10', 'train')
+    ranks = _within_class_ranks([s['gt_label'] for s in original])
+    where = {s['img'].tobytes(): (s['gt_label'], r)
+             for s, r in zip(original, ranks)}
+    assert len(where) == len(original)
+    from_pickles = {c: {} for c in range(10)}
+    for i in range(len(pk)):
+        info = pk.get_data_info(i)
+        c, r = where[info['img'].tobytes()]
+        assert c == info['gt_label']
+        from_pickles[c][r] = info['img']
+    from_folder = {c: {} for c in range(10)}
+    for i in range(len(fd)):
+        info = fd.get_data_info(i)
+        r = int(osp.splitext(osp.basename(info['img_path']))[0])
+        from_folder[info['gt_label']][r] = info['img_path']
+    for c in range(10):
+        assert set(from_pickles[c]) == set(from_folder[c]), c
+        for r, path in from_folder[c].items():
+            with Image.open(path) as img:
+                np.testing.assert_array_equal(np.asarray(img),
+                                              from_pickles[c][r])
+    # The earlier method picks other images (so the check above has teeth).
+    old = build(data_root=folder, source='image_folder',
+                imbalance_factor=imbalance_factor, num_classes=10,
+                subset_method='seeded_choice')
+    assert old.real_class_counts == fd.real_class_counts
+    assert [old.get_data_info(i)['img_path'] for i in range(len(old))] != \
+        [fd.get_data_info(i)['img_path'] for i in range(len(fd))]

@@ -1,6 +1,7 @@
 """The exponential long-tail profile and the seeded subset that follows it.
 
 n_c = int(n_max * IF ** (-c / (C - 1)))  for class c = 0..C-1 (METHOD.md, 1).
+The subset defaults to LDAM-DRW's split (``method='ldam'``, seed 0).
 """
 from typing import List, Sequence
 
@@ -25,27 +26,54 @@ def long_tail_counts(n_max: int, num_classes: int,
     ]
 
 
+SUBSET_METHODS = ('ldam', 'seeded_choice')
+
+
 def select_long_tail(labels: Sequence[int], num_classes: int,
-                     imbalance_factor: float, seed: int) -> np.ndarray:
-    """Indices of a long-tailed subset: a seeded choice without replacement.
+                     imbalance_factor: float, seed: int = 0,
+                     method: str = 'ldam') -> np.ndarray:
+    """Indices of a long-tailed subset of ``labels``.
 
     n_max is the largest class of ``labels``. Each class c keeps
-    ``long_tail_counts(...)[c]`` of its samples; the indices come back sorted,
-    so the subset keeps the source order.
+    ``long_tail_counts(n_max, num_classes, imbalance_factor)[c]`` of its
+    samples; the indices come back sorted, so the subset keeps the source
+    order. Which samples, by ``method``:
+
+    - ``'ldam'`` (default): LDAM-DRW's split (Cao et al. 2019,
+      IMBALANCECIFAR10/100), the one most long-tail papers use:
+      ``np.random.seed(seed)`` once, then for c = 0..C-1 in order, shuffle
+      the indices of class c (in source order) with ``np.random.shuffle``
+      and keep the first n_c. Drawn from a local
+      ``np.random.RandomState(seed)`` (the same stream), so the global numpy
+      RNG is left untouched. With seed 0 this is the standard CIFAR-LT split.
+    - ``'seeded_choice'``: per class, in order,
+      ``np.random.default_rng(seed).choice(idx, n_c, replace=False)``
+      (this package's earlier default).
     """
+    if method not in SUBSET_METHODS:
+        raise ValueError(f'subset method must be one of {SUBSET_METHODS}, '
+                         f'got {method!r}.')
     labels = np.asarray(labels)
     per_class = [np.flatnonzero(labels == c) for c in range(num_classes)]
     n_max = max(len(idx) for idx in per_class)
     targets = long_tail_counts(n_max, num_classes, imbalance_factor)
-    rng = np.random.default_rng(seed)
-    chosen = []
     for c, (idx, n_c) in enumerate(zip(per_class, targets)):
         if len(idx) < n_c:
             raise ValueError(
                 f'Class {c} has {len(idx)} images, fewer than the {n_c} the '
                 f'long-tail profile (IF={imbalance_factor}) asks for. Use a '
                 'balanced source for the subset, or imbalance_factor=None.')
-        chosen.append(rng.choice(idx, size=n_c, replace=False))
+    chosen = []
+    if method == 'ldam':
+        rs = np.random.RandomState(seed)
+        for idx, n_c in zip(per_class, targets):
+            idx = idx.copy()
+            rs.shuffle(idx)
+            chosen.append(idx[:n_c])
+    else:
+        rng = np.random.default_rng(seed)
+        for idx, n_c in zip(per_class, targets):
+            chosen.append(rng.choice(idx, size=n_c, replace=False))
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, int)
 
 

@@ -9,7 +9,8 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 from PIL import Image
 
-from .long_tail import SHOT_GROUPS, select_long_tail, shot_group
+from .long_tail import (SHOT_GROUPS, SUBSET_METHODS, select_long_tail,
+                        shot_group)
 from .manifest import read_manifest, resolve_path
 from .sources import read_cifar, read_image_folder, read_split_file
 
@@ -25,8 +26,14 @@ class LongTailSyntheticDataset(BaseDataset):
       - ``'image_folder'``: ``data_root/<split>/<class>/<file>``;
       - ``'split_file'``: ImageNet-LT ``relative/path label`` lines.
     ``imbalance_factor`` (>= 1) keeps n_c = int(n_max * IF^(-c/(C-1))) images
-    of class c, a seeded choice (``subset_seed``); ``None`` keeps the source
-    as it is (already long-tailed data, or a balanced test split).
+    of class c; ``None`` keeps the source as it is (already long-tailed
+    data, or a balanced test split). Which images, by ``subset_method`` with
+    ``subset_seed`` (default 0): ``'ldam'`` (default), LDAM-DRW's split
+    (Cao et al. 2019; np.random.seed(seed), then per class in order shuffle
+    its indices in source order and keep the first n_c), the split most
+    long-tail papers use; ``'seeded_choice'``, a per-class
+    ``default_rng(seed).choice`` without replacement (the earlier default).
+    The subset keeps the source order.
 
     Synthetic part: records of ``synthetic_manifest`` (see
     :mod:`sau_mm.datasets.manifest`) fill class c with
@@ -34,8 +41,9 @@ class LongTailSyntheticDataset(BaseDataset):
     ``target_count`` defaults to the largest real class. Too few images for a
     class is an error unless ``allow_partial_fill`` (then a warning).
 
-    Every sample carries ``gt_label``, ``is_synthetic`` and ``sample_idx``;
-    real samples come first (indices ``0 .. num_real - 1``).
+    Every sample carries ``gt_label``, ``is_synthetic`` (set on the packed
+    data sample by :meth:`prepare_data`) and ``sample_idx``; real samples
+    come first (indices ``0 .. num_real - 1``).
     """
 
     def __init__(self,
@@ -44,6 +52,7 @@ class LongTailSyntheticDataset(BaseDataset):
                  split: str = 'train',
                  imbalance_factor: Optional[float] = None,
                  subset_seed: int = 0,
+                 subset_method: str = 'ldam',
                  num_classes: Optional[int] = None,
                  classes: Optional[Sequence[str]] = None,
                  split_file: Optional[str] = None,
@@ -62,12 +71,16 @@ class LongTailSyntheticDataset(BaseDataset):
             raise ValueError(
                 f'imbalance_factor must be >= 1 (n_max / n_min), got '
                 f'{imbalance_factor}.')
+        if subset_method not in SUBSET_METHODS:
+            raise ValueError(f'subset_method must be one of {SUBSET_METHODS}'
+                             f', got {subset_method!r}.')
         if source == 'split_file' and not split_file:
             raise ValueError("source='split_file' needs split_file=...")
         self.source = source
         self.split = split
         self.imbalance_factor = imbalance_factor
         self.subset_seed = subset_seed
+        self.subset_method = subset_method
         self.num_classes = num_classes
         self.split_file = split_file
         self.synthetic_manifest = synthetic_manifest
@@ -111,7 +124,8 @@ class LongTailSyntheticDataset(BaseDataset):
                              f'{labels.min()}..{labels.max()}.')
         if self.imbalance_factor is not None:
             keep = select_long_tail(labels, num_classes,
-                                    self.imbalance_factor, self.subset_seed)
+                                    self.imbalance_factor, self.subset_seed,
+                                    method=self.subset_method)
             real = [real[i] for i in keep]
             labels = labels[keep]
         self._metainfo['classes'] = tuple(classes)
@@ -191,6 +205,18 @@ class LongTailSyntheticDataset(BaseDataset):
                     f'({e}). Delete it and rerun the generator (it resumes).'
                 ) from e
 
+    def prepare_data(self, idx: int):
+        """The pipeline's output; when it packs a data sample, the dataset
+        sets ``is_synthetic`` on it itself (no config key needed, so a model
+        that needs the flag always finds it)."""
+        data_info = self.get_data_info(idx)
+        results = self.pipeline(data_info)
+        sample = results.get('data_samples') if isinstance(results,
+                                                           dict) else None
+        if sample is not None:
+            sample.set_field(bool(data_info['is_synthetic']), 'is_synthetic')
+        return results
+
     # ------------------------------------------------------------- reporting
     @property
     def class_counts(self) -> List[int]:
@@ -211,7 +237,8 @@ class LongTailSyntheticDataset(BaseDataset):
         groups = self.shot_groups()
         lines = [
             f'{self.__class__.__name__} ({self.source}, split={self.split},'
-            f' IF={self.imbalance_factor}, seed={self.subset_seed}): '
+            f' IF={self.imbalance_factor}, subset={self.subset_method},'
+            f' seed={self.subset_seed}): '
             f'{sum(self.real_class_counts)} real + '
             f'{sum(self.synthetic_class_counts)} synthetic images, '
             f'{len(groups)} classes'

@@ -6,18 +6,20 @@ data_root = 'data/cifar10'
 source = 'cifar10'
 num_classes = 10
 
-# Authors' CIFAR statistics (used for CIFAR-100 too), RGB, 0..255 scale.
+# CIFAR-10 statistics of the authors' code (METHOD.md, 3), RGB, x 255:
+# mean (0.49139968, 0.48215827, 0.44653124), std (0.24703233, 0.24348505,
+# 0.26158768). CIFAR-100 has its own (cifar100_lt.py).
 data_preprocessor = dict(
     num_classes=num_classes,
-    mean=[125.307, 122.961, 113.8575],
-    std=[51.5865, 50.847, 51.255],
+    mean=[125.3069184, 122.95035885, 113.8654662],
+    std=[62.99324415, 62.08868775, 66.7048584],
     to_rgb=False)  # LoadImage gives RGB
 
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='RandomCrop', crop_size=32, padding=4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs', algorithm_keys=['is_synthetic']),
+    dict(type='PackInputs'),  # the dataset sets is_synthetic
 ]
 test_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
 
@@ -34,6 +36,7 @@ train_dataloader = dict(
         split='train',
         num_classes=num_classes,
         imbalance_factor=100,
+        subset_method='ldam',  # LDAM-DRW's split (METHOD.md, 1)
         subset_seed=0,
         pipeline=train_pipeline))
 val_dataloader = dict(
