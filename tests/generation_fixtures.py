@@ -5,7 +5,6 @@ open_clip model are built here with random weights and saved to folders.
 """
 import contextlib
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -33,15 +32,6 @@ def one_torch_thread():
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def load_tool(name: str):
-    """tools/<name>.py as a module (its main() runs in-process)."""
-    spec = importlib.util.spec_from_file_location(
-        f'tool_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _byte_chars():

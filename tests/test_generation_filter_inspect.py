@@ -10,12 +10,13 @@ import open_clip
 import pytest
 import torch
 from data_factory import class_images, make_image_folder
-from generation_fixtures import ROOT, load_tool, make_tiny_clip
+from generation_fixtures import ROOT, make_tiny_clip
 from PIL import Image
 
 from sau_mm.datasets import LongTailSyntheticDataset
 from sau_mm.datasets.manifest import (ManifestRecord, read_manifest,
                                       write_manifest)
+from sau_mm.generation.text2image import cli
 from sau_mm.generation.text2image.clip_filter import (ClipScorer,
                                                       filter_images, select)
 from sau_mm.generation.text2image.plan import (plan_from_config, read_plan,
@@ -66,7 +67,7 @@ def out_dir(generated, tmp_path):
 @pytest.fixture
 def scorer(clip):
     config, checkpoint, name = clip
-    return ClipScorer(name, checkpoint, config)
+    return ClipScorer(name, checkpoint, config_file=config)
 
 
 def test_default_keeps_everything_with_cosine_scores(out_dir, scorer, clip):
@@ -135,17 +136,16 @@ def test_select_rules():
         [False, True, False, True, False]
 
 
-def test_tool_filter_inspect_and_the_dataset_reads_it(out_dir, clip):
+def test_cli_filter_inspect_and_the_dataset_reads_it(out_dir, clip):
     config, checkpoint, name = clip
-    tool = load_tool('generate_synthetic')
-    assert tool.main(['filter', '--out-dir', out_dir, '--clip-model', name,
-                      '--clip-checkpoint', checkpoint, '--clip-config',
-                      config, '--keep-fraction', '0.7', '--text-source',
-                      'prompt', '--device', 'cpu']) == 0
+    assert cli.main(['filter', '--out-dir', out_dir, '--clip-model', name,
+                     '--clip-checkpoint', checkpoint, '--clip-config',
+                     config, '--keep-fraction', '0.7', '--text-source',
+                     'prompt', '--device', 'cpu']) == 0
     report = json.load(open(osp.join(out_dir, 'filter_report.json')))
     assert report['settings']['text_source'] == 'prompt'
     assert report['kept'] == 4 + 6 + 7
-    assert tool.main(['inspect', '--out-dir', out_dir, '--tile', '32']) == 0
+    assert cli.main(['inspect', '--out-dir', out_dir, '--tile', '32']) == 0
     sheets = sorted(os.listdir(osp.join(out_dir, 'inspect')))
     assert sheets == ['0001_class_1.png', '0002_class_2.png',
                       '0003_class_3.png']

@@ -1,17 +1,17 @@
 """Synthetic-data stage 3: text-to-image generation with a tiny random
 diffusers pipeline saved to a local folder; resume, determinism, shards,
-settings guard, throughput tool."""
+settings guard, throughput benchmark."""
 import json
 import os
 import os.path as osp
 
 import numpy as np
 import pytest
-from generation_fixtures import (load_tool, make_tiny_pipeline,
-                                 one_torch_thread)
+from generation_fixtures import make_tiny_pipeline, one_torch_thread
 from PIL import Image
 
 from sau_mm.datasets.manifest import read_manifest
+from sau_mm.generation.text2image import benchmark, cli
 from sau_mm.generation.text2image.generate import (GenerationSettingsError,
                                                    generate_images,
                                                    load_pipeline)
@@ -45,7 +45,7 @@ def out_dir(tmp_path):
 
 def run(out_dir, pipe, **kw):
     with one_torch_thread():
-        return generate_images(out_dir, pipe, STEPS, GUIDANCE,
+        return generate_images(out_dir, pipe, steps=STEPS, guidance=GUIDANCE,
                                **dict(dict(batch_size=3), **kw))
 
 
@@ -98,7 +98,8 @@ def test_changed_prompts_regenerate_and_changed_settings_refused(out_dir,
     run(out_dir, pipe)
     with pytest.raises(GenerationSettingsError, match='steps: 2 before, 3'):
         with one_torch_thread():
-            generate_images(out_dir, pipe, STEPS + 1, GUIDANCE)
+            generate_images(out_dir, pipe, steps=STEPS + 1,
+                            guidance=GUIDANCE)
     make_prompts(out_dir, json.load(open(osp.join(out_dir, 'plan.json'))),
                  templates=['A photo of a {class}.', 'A {class} at sea.'])
     stats = run(out_dir, pipe)
@@ -125,18 +126,17 @@ def test_jpeg_output_resumes(out_dir, pipe):
     assert run(out_dir, pipe, image_format='jpg')['generated'] == 0
 
 
-def test_tool_generate_and_benchmark(out_dir, pipe_dir, tmp_path, capsys):
-    tool = load_tool('generate_synthetic')
+def test_cli_generate_and_benchmark(out_dir, pipe_dir, tmp_path, capsys):
     with one_torch_thread():
-        assert tool.main(['generate', '--out-dir', out_dir, '--pipeline-dir',
-                          pipe_dir, '--steps', '2', '--batch-size', '4',
-                          '--pipeline-class', 'StableDiffusionPipeline',
-                          '--source', 'tiny']) == 0
+        assert cli.main(['generate', '--out-dir', out_dir, '--pipeline-dir',
+                         pipe_dir, '--steps', '2', '--batch-size', '4',
+                         '--pipeline-class', 'StableDiffusionPipeline',
+                         '--source', 'tiny']) == 0
         assert read_manifest(osp.join(out_dir, 'manifest.jsonl'))[0].source \
             == 'tiny'
-        assert tool.main(['generate', '--out-dir', out_dir, '--pipeline-dir',
-                          str(tmp_path / 'nowhere')]) == 1
-        result = load_tool('benchmark_text2image').main(
+        assert cli.main(['generate', '--out-dir', out_dir, '--pipeline-dir',
+                         str(tmp_path / 'nowhere')]) == 1
+        result = benchmark.main(
             [pipe_dir, '--num-images', '8', '--batch-size', '4', '--steps',
              '2', '--device', 'cpu'])
     assert result['images'] == 8 and result['images_per_s'] > 0

@@ -1,15 +1,17 @@
 """The generate stage interrupted midway in a real subprocess of
 tools/generate_synthetic.py, then rerun: the manifest lists exactly the
 planned images, once each, all readable. SIGKILL leaves no manifest; SIGTERM
-also exits cleanly (status 143, no temp file, a resume hint)."""
+also exits cleanly (status 143, no temp file, a resume hint). The resume runs
+in-process through sau_mm.generation.text2image.cli."""
 import glob
 import os.path as osp
 import signal
 
 from generation_fixtures import (assert_exact_manifest, finished_images,
-                                 load_tool, make_tiny_pipeline,
-                                 one_torch_thread, run_and_signal)
+                                 make_tiny_pipeline, one_torch_thread,
+                                 run_and_signal)
 
+from sau_mm.generation.text2image import cli
 from sau_mm.generation.text2image.plan import compute_plan, write_plan
 from sau_mm.generation.text2image.prompts import make_prompts
 
@@ -37,7 +39,7 @@ def test_sigkilled_generation_resumes_to_the_exact_plan(tmp_path, capsys):
     done = len(finished_images(out))
     assert 8 <= done < 110
     with one_torch_thread():
-        assert load_tool('generate_synthetic').main(argv) == 0
+        assert cli.main(argv) == 0
     assert_exact_manifest(out, [0, 50, 60])
     assert f'{done} already done, {110 - done} to generate' in \
         capsys.readouterr().out
@@ -51,5 +53,5 @@ def test_sigterm_stops_cleanly_and_resumes(tmp_path):
     assert 8 <= len(finished_images(out)) < 40
     assert not glob.glob(osp.join(out, 'images', '*', '.*.tmp-*'))
     with one_torch_thread():
-        assert load_tool('generate_synthetic').main(argv) == 0
+        assert cli.main(argv) == 0
     assert_exact_manifest(out, [0, 40])  # also: no temp file left behind

@@ -7,8 +7,9 @@ import socket
 
 import pytest
 from data_factory import make_image_folder
-from generation_fixtures import ROOT, FakeLLM, load_tool
+from generation_fixtures import ROOT, FakeLLM
 
+from sau_mm.generation.text2image import cli
 from sau_mm.generation.text2image.layout import PROMPT_CACHE, StageError
 from sau_mm.generation.text2image.plan import (compute_plan, read_plan,
                                                write_plan)
@@ -56,10 +57,9 @@ def test_compute_plan_is_the_complement():
 def test_plan_from_config_matches_the_dataset(tmp_path, config, key):
     data = make_image_folder(str(tmp_path / 'data'), [40] * 10)
     out = str(tmp_path / 'out')
-    tool = load_tool('generate_synthetic')
-    assert tool.main(['plan', config, '--out-dir', out, '--cfg-options',
-                      f'{key}.data_root={data}',
-                      f'{key}.imbalance_factor=4']) == 0
+    assert cli.main(['plan', config, '--out-dir', out, '--cfg-options',
+                     f'{key}.data_root={data}',
+                     f'{key}.imbalance_factor=4']) == 0
     plan = read_plan(out)
     real = [int(40 * 4**(-c / 9)) for c in range(10)]
     assert plan['real_counts'] == real
@@ -73,13 +73,10 @@ def test_plan_from_config_matches_the_dataset(tmp_path, config, key):
     assert glob.glob(osp.join(out, 'logs', 'plan_*.log'))
 
 
-@pytest.mark.skipif(not osp.isdir(osp.join(ROOT, 'data/cifar10-jpeg/train')),
-                    reason='CIFAR-10 JPEG data not unpacked')
-def test_plan_cifar10_lt_if100(tmp_path):
+def test_plan_cifar10_lt_if100(cifar10_jpeg_root):
     from sau_mm.generation.text2image.plan import plan_from_config
     plan = plan_from_config(CONFIG, {
-        'train_dataloader.dataset.data_root':
-        osp.join(ROOT, 'data/cifar10-jpeg')})
+        'train_dataloader.dataset.data_root': cifar10_jpeg_root})
     real = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
     assert plan['real_counts'] == real
     assert plan['needed_counts'] == [5000 - n for n in real]
@@ -87,8 +84,9 @@ def test_plan_cifar10_lt_if100(tmp_path):
 
 
 def test_basic_prompts_cycle_templates(out_dir):
-    make_prompts(out_dir, read_plan(out_dir), 'basic',
-                 ['A photo of a {class}.', 'A picture of a {class}.'])
+    make_prompts(out_dir, read_plan(out_dir), mode='basic',
+                 templates=['A photo of a {class}.',
+                            'A picture of a {class}.'])
     prompts = read_prompts(out_dir, read_plan(out_dir))
     assert [len(p) for p in prompts] == [0, 3, 5]
     assert prompts[1] == ['A photo of a sports car.',
@@ -106,8 +104,8 @@ def test_llm_prompts_diverse_cached_and_key_never_stored(out_dir,
         client = llm(server.base_url, 'normal')
         assert client.messages('sports_car')[1]['content'].startswith(
             'What the sports car looks like?')
-        doc = make_prompts(out_dir, read_plan(out_dir), 'llm', client=client,
-                           workers=4)
+        doc = make_prompts(out_dir, read_plan(out_dir), mode='llm',
+                           client=client, workers=4)
         assert server.count('normal') == 8
         assert server.requests[0]['authorization'] == \
             'Bearer sk-very-secret-42'
@@ -117,10 +115,10 @@ def test_llm_prompts_diverse_cached_and_key_never_stored(out_dir,
             assert len({dedup_key(p) for p in ps}) == len(ps)
             assert all(name.replace('_', ' ') in p for p in ps)
         # a rerun pays nothing; a bigger plan pays only for the new prompts
-        make_prompts(out_dir, read_plan(out_dir), 'llm', client=client)
+        make_prompts(out_dir, read_plan(out_dir), mode='llm', client=client)
         assert server.count('normal') == 8
         write_plan(out_dir, compute_plan(CLASSES, [6, 3, 1], target_count=7))
-        make_prompts(out_dir, read_plan(out_dir), 'llm', client=client)
+        make_prompts(out_dir, read_plan(out_dir), mode='llm', client=client)
         assert server.count('normal') == 11
         assert read_prompts(out_dir, read_plan(out_dir))[1][:3] == \
             prompts[1]
@@ -137,7 +135,7 @@ def test_llm_retries_slow_and_failing_answers(out_dir):
         flaky = llm(server.base_url, 'error-2')
         assert 'ship' in flaky.ask('ship')
         assert server.count('error-2') == 3
-        doc = make_prompts(out_dir, read_plan(out_dir), 'llm',
+        doc = make_prompts(out_dir, read_plan(out_dir), mode='llm',
                            client=llm(server.base_url, 'repeat-3'),
                            workers=1, max_duplicate_retries=3)
         assert len({dedup_key(p) for p in doc['prompts'][2]}) == 5
@@ -165,31 +163,29 @@ def test_llm_dead_port_names_the_url(out_dir):
     url = f'http://127.0.0.1:{port}/v1'
     with pytest.raises(PromptEndpointError,
                        match=f'{url} cannot be reached.*--base-url'):
-        make_prompts(out_dir, read_plan(out_dir), 'llm',
+        make_prompts(out_dir, read_plan(out_dir), mode='llm',
                      client=llm(url, 'normal', max_retries=1))
-    tool = load_tool('generate_synthetic')
-    assert tool.main(['prompts', '--out-dir', out_dir, '--mode', 'llm',
-                      '--base-url', url, '--model', 'normal', '--retries',
-                      '0']) == 1
+    assert cli.main(['prompts', '--out-dir', out_dir, '--mode', 'llm',
+                     '--base-url', url, '--model', 'normal', '--retries',
+                     '0']) == 1
     log = open(sorted(glob.glob(osp.join(out_dir, 'logs',
                                          'prompts_*.log')))[-1]).read()
     assert 'cannot be reached' in log and url in log
 
 
-def test_llm_prompts_from_the_tool_and_torn_cache_line(out_dir):
+def test_llm_prompts_from_the_cli_and_torn_cache_line(out_dir):
     with FakeLLM() as server:
-        tool = load_tool('generate_synthetic')
         argv = ['prompts', '--out-dir', out_dir, '--mode', 'llm',
                 '--base-url', server.base_url, '--model', 'normal',
                 '--backoff', '0.01', '--workers', '2']
-        assert tool.main(argv) == 0
+        assert cli.main(argv) == 0
         cache = osp.join(out_dir, PROMPT_CACHE)
         rows = open(cache).read().splitlines()
         assert len(rows) == 8
         # a writer killed mid-line: the torn row is asked again, others kept
         with open(cache, 'w') as f:
             f.write('\n'.join(rows[:-1]) + '\n' + rows[-1][:20])
-        assert tool.main(argv) == 0
+        assert cli.main(argv) == 0
         assert server.count('normal') == 9
         lines = open(cache).read().splitlines()
         assert [json.loads(x) for x in lines if x != rows[-1][:20]]

@@ -1,15 +1,17 @@
-"""End to end: every stage of tools/generate_synthetic.py from local tiny
-models, then CE training on real + synthetic through tools/train.py."""
+"""End to end: every stage of the generate_synthetic command line
+(sau_mm.generation.text2image.cli) from local tiny models, then CE training
+on real + synthetic through tools/train.py."""
 import os
 import os.path as osp
 import subprocess
 import sys
 
 from data_factory import make_image_folder
-from generation_fixtures import (ROOT, load_tool, make_tiny_clip,
-                                 make_tiny_pipeline, one_torch_thread)
+from generation_fixtures import (ROOT, make_tiny_clip, make_tiny_pipeline,
+                                 one_torch_thread)
 
 from sau_mm.datasets.manifest import read_manifest
+from sau_mm.generation.text2image import cli
 
 CONFIG = osp.join(
     ROOT, 'configs/baselines/resnet32_cifar10jpeg_lt/ce_real_synthetic.py')
@@ -23,7 +25,6 @@ def test_stages_then_train_on_the_manifest(tmp_path):
         pipe_dir = make_tiny_pipeline(str(tmp_path / 'models'))
         clip_config, clip_ckpt, clip_name = make_tiny_clip(
             str(tmp_path / 'models'))
-        tool = load_tool('generate_synthetic')
         for argv in (
                 ['plan', CONFIG, '--cfg-options',
                  f'train_dataloader.dataset.data_root={data}',
@@ -34,7 +35,7 @@ def test_stages_then_train_on_the_manifest(tmp_path):
                 ['filter', '--clip-model', clip_name, '--clip-checkpoint',
                  clip_ckpt, '--clip-config', clip_config],
                 ['inspect', '--classes', '9']):
-            assert tool.main(argv + ['--out-dir', out]) == 0, argv
+            assert cli.main(argv + ['--out-dir', out]) == 0, argv
     manifest = osp.join(out, 'manifest.jsonl')
     real = [int(20 * 4**(-c / 9)) for c in range(10)]
     assert len(read_manifest(manifest)) == 200 - sum(real)

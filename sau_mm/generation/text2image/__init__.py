@@ -1,7 +1,8 @@
 """Text-to-image synthetic complement (paper section 3.2), as resumable stages.
 
 Run through ``tools/generate_synthetic.py {plan,prompts,generate,filter,
-inspect}``; every stage reads and writes one output folder::
+inspect}`` (its command line is :func:`.cli.main`); every stage reads and
+writes one output folder::
 
     plan.json            classes, real / needed counts, target, dataset info
     prompts_cache.jsonl  every LLM answer ever received (append-only)
@@ -18,5 +19,8 @@ inspect}``; every stage reads and writes one output folder::
     logs/                one log file per stage run
 
 Modules: :mod:`.plan`, :mod:`.prompts`, :mod:`.generate`, :mod:`.clip_filter`,
-:mod:`.contact_sheet`; shared file names and helpers in :mod:`.layout`.
+:mod:`.contact_sheet`; shared file names and helpers in :mod:`.layout`; the
+command line in :mod:`.cli`, the generate throughput benchmark in
+:mod:`.benchmark`. Stage functions take their essential inputs positionally
+and every setting as a keyword argument.
 """

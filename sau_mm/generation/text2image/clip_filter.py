@@ -48,7 +48,7 @@ class ClipScorer:
     the weights random (tests only: the scores then mean nothing).
     """
 
-    def __init__(self, model_name: str, checkpoint: Optional[str] = None,
+    def __init__(self, model_name: str, checkpoint: Optional[str] = None, *,
                  config_file: Optional[str] = None, device: str = 'cpu',
                  precision: str = 'fp32'):
         if config_file:
@@ -110,8 +110,9 @@ class _ImageFiles(Dataset):
 
 
 def score_images(out_dir: str, records: List[ManifestRecord],
-                 texts: List[str], scorer: ClipScorer, cache_settings: dict,
-                 batch_size: int = 64, workers: int = 0) -> List[float]:
+                 texts: List[str], scorer: ClipScorer, *,
+                 cache_settings: dict, batch_size: int = 64,
+                 workers: int = 0) -> List[float]:
     """Score of each record against its text: from the cache when the image
     is unchanged, else computed in batches and appended to the cache."""
     key = settings_key(dict(scorer.identity, **cache_settings))
@@ -148,7 +149,7 @@ def score_images(out_dir: str, records: List[ManifestRecord],
     return scores
 
 
-def select(scores: List[float], labels: List[int], num_classes: int,
+def select(scores: List[float], labels: List[int], num_classes: int, *,
            threshold: Optional[float] = None,
            keep_fraction: Optional[float] = None) -> List[bool]:
     """Keep mask: score >= threshold and / or among the best
@@ -175,7 +176,7 @@ def _summary(values: List[float]) -> Optional[dict]:
                 median=float(q50), q90=float(q90), max=float(v.max()))
 
 
-def filter_images(out_dir: str, scorer: ClipScorer,
+def filter_images(out_dir: str, scorer: ClipScorer, *,
                   threshold: Optional[float] = None,
                   keep_fraction: Optional[float] = None,
                   text_source: str = 'class',
@@ -194,10 +195,12 @@ def filter_images(out_dir: str, scorer: ClipScorer,
         texts = [r.prompt or fill_class(template, classes[r.label])
                  for r in records]
     cache_settings = dict(text_source=text_source, template=template)
-    scores = score_images(out_dir, records, texts, scorer, cache_settings,
-                          batch_size, workers)
+    scores = score_images(out_dir, records, texts, scorer,
+                          cache_settings=cache_settings,
+                          batch_size=batch_size, workers=workers)
     labels = [r.label for r in records]
-    keep = select(scores, labels, len(classes), threshold, keep_fraction)
+    keep = select(scores, labels, len(classes), threshold=threshold,
+                  keep_fraction=keep_fraction)
     for rec, s in zip(records, scores):
         rec.score = float(s)
     write_manifest(osp.join(out_dir, SCORED), records)

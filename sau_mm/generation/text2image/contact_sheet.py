@@ -26,7 +26,7 @@ CAPTION = 14
 DROPPED = (220, 30, 30)
 
 
-def real_images_by_class(plan: dict, per_class: int, seed: int = 0
+def real_images_by_class(plan: dict, per_class: int, *, seed: int = 0
                          ) -> Dict[int, List[np.ndarray]]:
     """Up to ``per_class`` real training images per class (seeded choice),
     from the dataset the plan was made for; empty if it cannot be built."""
@@ -62,7 +62,7 @@ def _tile(img: Image.Image, tile: int, caption: Optional[str] = None,
 
 
 def contact_sheet(title: str, rows: Sequence[Tuple[str, List[Image.Image]]],
-                  tile: int = 64, columns: int = 8) -> Image.Image:
+                  *, tile: int = 64, columns: int = 8) -> Image.Image:
     """A sheet with a title line and labelled rows of captioned tiles."""
     font = ImageFont.load_default()
     row_h = tile + CAPTION + 4
@@ -78,8 +78,9 @@ def contact_sheet(title: str, rows: Sequence[Tuple[str, List[Image.Image]]],
     return sheet
 
 
-def inspect_out_dir(out_dir: str, num_real: int = 8, num_synthetic: int = 8,
-                    num_lowest: int = 8, tile: int = 64,
+def inspect_out_dir(out_dir: str, *, num_real: int = 8,
+                    num_synthetic: int = 8, num_lowest: int = 8,
+                    tile: int = 64,
                     classes: Optional[Sequence[int]] = None,
                     seed: int = 0) -> List[str]:
     """Write the contact sheets of ``classes`` (default: every class with
@@ -96,7 +97,7 @@ def inspect_out_dir(out_dir: str, num_real: int = 8, num_synthetic: int = 8,
         by_class.setdefault(r.label, []).append(r)
     if classes is None:
         classes = sorted(by_class)
-    real = real_images_by_class(plan, num_real, seed)
+    real = real_images_by_class(plan, num_real, seed=seed)
     folder = osp.join(out_dir, INSPECT_DIR)
     os.makedirs(folder, exist_ok=True)
     rng = random.Random(seed)
@@ -117,8 +118,9 @@ def inspect_out_dir(out_dir: str, num_real: int = 8, num_synthetic: int = 8,
         name = plan['classes'][c]
         title = (f'{c} {name}: {plan["real_counts"][c]} real, {len(recs)} '
                  f'synthetic, {len(kept_recs)} kept (red frame: dropped)')
-        sheet = contact_sheet(title, rows, tile,
-                              max(num_real, num_synthetic, num_lowest, 1))
+        sheet = contact_sheet(title, rows, tile=tile,
+                              columns=max(num_real, num_synthetic,
+                                          num_lowest, 1))
         safe = re.sub(r'[^A-Za-z0-9_-]+', '_', name)
         path = osp.join(folder, f'{c:04d}_{safe}.png')
         sheet.save(path)

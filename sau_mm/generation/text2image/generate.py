@@ -66,9 +66,9 @@ def planned_images(plan: dict, prompts: List[List[str]], seed: int,
             for c, n in enumerate(plan['needed_counts']) for i in range(n)]
 
 
-def load_pipeline(pipeline_dir: str, pipeline_class: Optional[str] = None,
-                  device: str = 'cpu', dtype: str = 'auto',
-                  variant: Optional[str] = None):
+def load_pipeline(pipeline_dir: str, *,
+                  pipeline_class: Optional[str] = None, device: str = 'cpu',
+                  dtype: str = 'auto', variant: Optional[str] = None):
     """A diffusers text-to-image pipeline from a local folder.
 
     ``pipeline_class``: None (AutoPipelineForText2Image picks it from
@@ -183,7 +183,7 @@ def check_settings(out_dir: str, settings: dict) -> None:
     write_json(path, settings)
 
 
-def generate_images(out_dir: str, pipe, steps: int, guidance: float,
+def generate_images(out_dir: str, pipe, *, steps: int, guidance: float,
                     seed: int = 0, batch_size: int = 8,
                     height: Optional[int] = None, width: Optional[int] = None,
                     negative_prompt: Optional[str] = None,
@@ -195,10 +195,10 @@ def generate_images(out_dir: str, pipe, steps: int, guidance: float,
     :func:`load_pipeline`) and write the manifests once every planned image
     exists; ``source`` defaults to ``text2image:<pipeline folder name>``.
     Settings that change the images (pipeline class and folder name, steps,
-    guidance, seed, size, negative prompt, resolution, format) must match earlier runs in
-    ``out_dir`` (generation.json). Returns counts: planned, shard,
-    already_done, generated, missing (planned images not on disk yet, other
-    shards' included) and manifest_written."""
+    guidance, seed, size, negative prompt, resolution, format) must match
+    earlier runs in ``out_dir`` (generation.json). Returns counts: planned,
+    shard, already_done, generated, missing (planned images not on disk yet,
+    other shards' included) and manifest_written."""
     plan = read_plan(out_dir)
     prompts = read_prompts(out_dir, plan)
     resolution = int(plan['resolution'])
@@ -224,8 +224,10 @@ def generate_images(out_dir: str, pipe, steps: int, guidance: float,
               desc='generate', unit='img') as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
-            for item, img in zip(batch, _run(pipe, batch, steps, guidance,
-                                            height, width, negative_prompt)):
+            images = _run(pipe, batch, steps=steps, guidance=guidance,
+                          height=height, width=width,
+                          negative_prompt=negative_prompt)
+            for item, img in zip(batch, images):
                 save_image_atomic(img, osp.join(out_dir, item.path), item,
                                   resolution)
             bar.update(len(batch))
@@ -246,7 +248,7 @@ def generate_images(out_dir: str, pipe, steps: int, guidance: float,
     return stats
 
 
-def _run(pipe, batch: List[PlannedImage], steps: int, guidance: float,
+def _run(pipe, batch: List[PlannedImage], *, steps: int, guidance: float,
          height: Optional[int], width: Optional[int],
          negative_prompt: Optional[str]) -> List[Image.Image]:
     kwargs = dict(prompt=[it.prompt for it in batch],

@@ -15,7 +15,7 @@ from ..complement import complement_counts, real_training_set
 from .layout import PLAN, StageError, read_json, write_json
 
 
-def compute_plan(classes: Sequence[str], real_counts: Sequence[int],
+def compute_plan(classes: Sequence[str], real_counts: Sequence[int], *,
                  target_count: Optional[int] = None, oversample: float = 1.0,
                  resolution: Optional[int] = None,
                  dataset: Optional[dict] = None) -> dict:
@@ -63,7 +63,7 @@ def infer_resolution(dataset) -> int:
     return int(h)
 
 
-def plan_from_config(config: str, cfg_options: Optional[dict] = None,
+def plan_from_config(config: str, cfg_options: Optional[dict] = None, *,
                      target_count: Optional[int] = None,
                      oversample: float = 1.0,
                      resolution: Optional[int] = None) -> dict:
@@ -77,12 +77,14 @@ def plan_from_config(config: str, cfg_options: Optional[dict] = None,
         data_root=osp.abspath(ds_cfg.get('data_root')),
         split=ds_cfg.get('split', 'train'),
         imbalance_factor=ds_cfg.get('imbalance_factor'),
+        subset_method=dataset.subset_method,
         subset_seed=ds_cfg.get('subset_seed', 0),
         num_real=int(sum(dataset.real_class_counts)))
     return compute_plan(
         dataset.metainfo['classes'], dataset.real_class_counts,
-        target_count or ds_cfg.get('target_count'), oversample,
-        resolution or infer_resolution(dataset), info)
+        target_count=target_count or ds_cfg.get('target_count'),
+        oversample=oversample,
+        resolution=resolution or infer_resolution(dataset), dataset=info)
 
 
 def write_plan(out_dir: str, plan: dict) -> str:
@@ -107,7 +109,8 @@ def log_plan(plan: dict) -> None:
              f'{plan["target_count"]} per class, oversample '
              f'{plan["oversample"]}, resolution {plan["resolution"]}; '
              f'dataset source={ds.get("source")} IF='
-             f'{ds.get("imbalance_factor")} seed={ds.get("subset_seed")})',
+             f'{ds.get("imbalance_factor")} subset={ds.get("subset_method")} '
+             f'seed={ds.get("subset_seed")})',
              f'  {"class":>5} {"name":24s} {"real":>7} {"complement":>10} '
              f'{"needed":>7}']
     for c, name in enumerate(plan['classes']):

@@ -77,7 +77,7 @@ class LLMClient:
     ``max_words`` words. The API key is read from the environment variable
     ``api_key_env`` and never logged or stored."""
 
-    def __init__(self, base_url: str, model: str,
+    def __init__(self, base_url: str, model: str, *,
                  api_key_env: str = 'OPENAI_API_KEY',
                  temperature: float = 1.0, max_tokens: int = 120,
                  timeout: float = 60.0, max_retries: int = 5,
@@ -198,7 +198,7 @@ class LLMClient:
         return f'The LLM endpoint {self.base_url} {what}.'
 
 
-def llm_prompts(plan: dict, out_dir: str, client: LLMClient,
+def llm_prompts(plan: dict, out_dir: str, client: LLMClient, *,
                 workers: int = 8, max_duplicate_retries: int = 3) -> dict:
     """prompts.json content from the LLM: cached answers first, then one
     request per missing prompt on ``workers`` threads. A duplicate of a prompt
@@ -294,7 +294,7 @@ def read_prompts(out_dir: str, plan: dict) -> List[List[str]]:
     return [p[:n] for p, n in zip(doc['prompts'], plan['needed_counts'])]
 
 
-def make_prompts(out_dir: str, plan: dict, mode: str = 'basic',
+def make_prompts(out_dir: str, plan: dict, *, mode: str = 'basic',
                  templates: Optional[Sequence[str]] = None,
                  client: Optional[LLMClient] = None, workers: int = 8,
                  max_duplicate_retries: int = 3) -> dict:
@@ -305,8 +305,8 @@ def make_prompts(out_dir: str, plan: dict, mode: str = 'basic',
     elif mode == 'llm':
         if client is None:
             raise ValueError("mode='llm' needs an LLMClient.")
-        doc = llm_prompts(plan, out_dir, client, workers,
-                          max_duplicate_retries)
+        doc = llm_prompts(plan, out_dir, client, workers=workers,
+                          max_duplicate_retries=max_duplicate_retries)
     else:
         raise ValueError(f"mode must be 'basic' or 'llm', got {mode!r}.")
     write_prompts(out_dir, doc)
