@@ -28,7 +28,7 @@ def samples(labels, synthetic, scores=None):
 
 
 LABELS = [0, 3, 1, 4, 2, 3]
-SYNTHETIC = [False, True, None, True, False, True]  # None: field absent
+SYNTHETIC = [False, True, False, True, False, True]
 FEATS = (torch.randn(6, 8, generator=torch.Generator().manual_seed(1)), )
 
 
@@ -75,3 +75,9 @@ def test_weight_one_is_plain_ce_and_zero_ignores_synthetic():
 def test_negative_weight_is_refused():
     with pytest.raises(ValueError, match='synthetic_weight'):
         head(-0.1)
+
+
+def test_missing_flag_is_an_error_not_real():
+    data = samples(LABELS, [False, True, None, True, False, True])
+    with pytest.raises(KeyError, match='LongTailSyntheticDataset'):
+        head(0.5).loss(FEATS, data)

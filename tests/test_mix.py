@@ -5,10 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from mmpretrain.registry import MODELS
 
-from sau_mm.models.losses import (SoftTargetCrossEntropyLoss,
-                                  soft_target_cross_entropy)
 from sau_mm.models.utils import cutmix, cutmix_box, mixup, sample_lambda
 
 C = 5
@@ -45,76 +42,82 @@ def test_mixup_label_mass_and_identity():
     assert torch.allclose(xm, x) and torch.allclose(ym, y)
 
 
+def authors_box(h, w, lam, cx, cy):
+    """METHOD.md 3: centre (cx, cy), sides W sqrt(1 - lam), H sqrt(1 - lam),
+    edges clipped to the image, then rounded."""
+    def edge(c, side, size):
+        return (round(min(max(c - side / 2, 0), size)),
+                round(min(max(c + side / 2, 0), size)))
+    x1, x2 = edge(cx, w * math.sqrt(1 - lam), w)
+    y1, y2 = edge(cy, h * math.sqrt(1 - lam), h)
+    return y1, y2, x1, x2
+
+
 @pytest.mark.parametrize('seed', range(20))
-def test_cutmix_label_equals_pasted_fraction(seed):
+def test_cutmix_box_is_the_authors_box(seed):
+    h, w = 32, 24
+    lam = sample_lambda(1.0, np.random.default_rng(seed))
+    box = cutmix_box(h, w, lam, np.random.default_rng(seed + 100))
+    draw = np.random.default_rng(seed + 100)
+    cx, cy = draw.uniform(0, w), draw.uniform(0, h)
+    assert box == authors_box(h, w, lam, cx, cy)
+
+
+def test_cutmix_box_real_valued_centre_and_rounding():
+    # A real-valued centre at 10.6 with side 32 * sqrt(0.75) = 27.71:
+    # edges -3.26 -> 0 and 24.46 -> 24, not the integer-centre box.
+    h = w = 32
+    class Fixed:
+        def uniform(self, low, high):
+            return 10.6
+    assert cutmix_box(h, w, 0.25, Fixed()) == (0, 24, 0, 24)
+    # Area (1 - lam) W H before clipping: lam = 0.75, centre 16 -> 16 x 16.
+    class Centre:
+        def uniform(self, low, high):
+            return high / 2
+    assert cutmix_box(h, w, 0.75, Centre()) == (8, 24, 8, 24)
+    assert cutmix_box(h, w, 1.0, Centre()) == (16, 16, 16, 16)
+
+
+@pytest.mark.parametrize('seed', range(10))
+def test_cutmix_label_is_the_drawn_lambda_by_default(seed):
     rng = np.random.default_rng(seed)
     lam = sample_lambda(1.0, rng)
     h, w = 32, 24
     x, x2 = torch.zeros(3, 3, h, w), torch.ones(3, 3, h, w)
     y = F.one_hot(torch.tensor([0, 1, 2]), C).float()
     y2 = F.one_hot(torch.tensor([3, 3, 4]), C).float()
-    xm, ym, lam_eff = cutmix(x, y, x2, y2, lam, rng)
-    pasted = xm[:, 0].mean(dim=(1, 2))  # fraction of pixels from x2
-    assert torch.allclose(pasted, torch.full((3, ), 1 - lam_eff))
-    assert torch.allclose(ym.sum(1), torch.ones(3))
-    assert torch.allclose(ym[[0, 1, 2], [0, 1, 2]], 1 - pasted)
-    assert torch.allclose(ym[[0, 1, 2], [3, 3, 4]], pasted)
+    state = rng.bit_generator.state
+    xm, ym, lam_label = cutmix(x, y, x2, y2, lam, generator=rng)
+    pasted = float(xm[0, 0].mean())  # fraction of pixels from x2
+    assert lam_label == lam
+    assert torch.allclose(ym[[0, 1, 2], [0, 1, 2]], torch.full((3, ), lam))
+    assert torch.allclose(ym[[0, 1, 2], [3, 3, 4]],
+                          torch.full((3, ), 1 - lam))
     # Same box in every sample and channel; x untouched outside it.
     assert torch.equal(xm, xm[:1, :1].expand_as(xm))
     assert torch.equal(x, torch.zeros_like(x))
+    # The area option labels by the pasted share instead.
+    rng.bit_generator.state = state
+    xa, ya, lam_area = cutmix(x, y, x2, y2, lam, label='area', generator=rng)
+    assert torch.equal(xa, xm)
+    assert lam_area == pytest.approx(1 - pasted)
+    assert torch.allclose(ya[[0, 1, 2], [3, 3, 4]],
+                          torch.full((3, ), pasted))
 
 
-def test_cutmix_box_area_and_clipping():
-    h = w = 32
-    areas = []
-    for seed in range(300):
-        (y1, y2, x1, x2), lam_eff = cutmix_box(h, w, 0.75,
-                                               np.random.default_rng(seed))
-        assert 0 <= y1 <= y2 <= h and 0 <= x1 <= x2 <= w
-        area = (y2 - y1) * (x2 - x1)
-        assert lam_eff == pytest.approx(1 - area / (h * w))
-        areas.append(area)
-    # Side int(32 * sqrt(0.25)) = 16: area 256 = (1 - lam) * W * H unless
-    # the box is clipped at a border, which happens for some centres.
-    assert max(areas) == 256 and min(areas) < 256
-    (y1, y2, x1, x2), lam_eff = cutmix_box(h, w, 1.0,
-                                           np.random.default_rng(0))
-    assert lam_eff == 1.0
-
-
-def ref_soft_ce(logits, targets, weight):
-    total = 0.0
-    for i, (row, t) in enumerate(zip(logits.tolist(), targets.tolist())):
-        log_norm = math.log(sum(math.exp(v) for v in row))
-        loss = -sum(tk * (v - log_norm) for tk, v in zip(t, row))
-        total += loss * (1.0 if weight is None else float(weight[i]))
-    return total / len(logits)
-
-
-def test_soft_target_cross_entropy():
-    g = torch.Generator().manual_seed(0)
-    logits = torch.randn(6, C, generator=g)
-    targets = torch.softmax(torch.randn(6, C, generator=g), -1)
-    weight = torch.rand(6, generator=g)
-    for w in (None, weight):
-        assert soft_target_cross_entropy(logits, targets, w).item() == \
-            pytest.approx(ref_soft_ce(logits, targets, w), rel=1e-5)
-    labels = torch.randint(C, (6, ), generator=g)
-    assert torch.allclose(
-        soft_target_cross_entropy(logits, F.one_hot(labels, C).float()),
-        F.cross_entropy(logits, labels))
-    assert torch.allclose(
-        soft_target_cross_entropy(logits, targets, torch.ones(6)),
-        soft_target_cross_entropy(logits, targets))
-
-
-def test_soft_target_module():
-    loss_fn = MODELS.build(dict(type='SoftTargetCrossEntropyLoss',
-                                loss_weight=2.0))
-    assert isinstance(loss_fn, SoftTargetCrossEntropyLoss)
-    logits = torch.randn(4, C, requires_grad=True)
-    labels = torch.tensor([0, 2, 4, 1])
-    loss = loss_fn(logits, labels, avg_factor=4)
-    assert torch.allclose(loss, 2 * F.cross_entropy(logits, labels))
-    loss.backward()
-    assert torch.isfinite(logits.grad).all()
+def test_cutmix_drawn_and_area_labels_differ_when_clipped():
+    x, x2 = torch.zeros(1, 1, 32, 32), torch.ones(1, 1, 32, 32)
+    y, y2 = onehots(1, 0), onehots(1, 1)
+    differ = 0
+    for seed in range(50):
+        lam = 0.5
+        _, _, drawn = cutmix(x, y, x2, y2, lam,
+                             generator=np.random.default_rng(seed))
+        _, _, area = cutmix(x, y, x2, y2, lam, label='area',
+                            generator=np.random.default_rng(seed))
+        assert drawn == lam
+        differ += abs(area - lam) > 0.05
+    assert differ > 10  # boxes clipped at a border keep more of x
+    with pytest.raises(ValueError, match='label'):
+        cutmix(x, y, x2, y2, 0.5, label='box')

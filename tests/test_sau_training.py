@@ -6,12 +6,12 @@ import sys
 
 import pytest
 import torch
-import torch.nn.functional as F
 from data_factory import make_cifar, make_synthetic_manifest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from runner_utils import LossRecorder, small_cfg
 
+from sau_mm.datasets.transforms import CONTRASTIVE_VIEWS
 from sau_mm.engine.hooks import PrototypeUpdateHook
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -48,9 +48,8 @@ class PrototypeSpy(Hook):
         self.calls = []
 
     def before_train_epoch(self, runner):
-        assert bool(runner.model.has_prototypes)
         self.calls.append((runner.epoch, runner.iter,
-                           runner.model.prototypes.clone()))
+                           runner.model.prototypes.get().clone()))
 
 
 def test_sau_lowers_loss_logs_every_term_and_updates_prototypes(data,
@@ -74,18 +73,19 @@ def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
     # Deterministic views (v2 flipped, v3 as is), so a reference can match.
     flip = dict(type='RandomFlip', prob=1.0, direction='horizontal')
     pipeline = [dict(type='LoadImage'),
-                dict(type='MultiView', num_views=[1, 1, 1],
-                     transforms=[[], [flip], []]),
-                dict(type='PackInputs', algorithm_keys=['is_synthetic'])]
+                dict(type='SAUViews', v1=[], v2=[flip], v3=[]),
+                dict(type='PackInputs')]
     runner = Runner.from_cfg(
         sau_cfg(data, str(tmp_path), **{f'{DATASET}.pipeline': pipeline}))
     runner.train_loop  # builds the dataloader
     model = runner.model
     dataset = runner.train_dataloader.dataset.dataset
     assert len(dataset) > dataset.num_real  # synthetic samples exist
-    protos = PrototypeUpdateHook(batch_size=7).compute_prototypes(model,
-                                                                  dataset)
-    # Reference: embed each real image's two views one by one.
+    hook = PrototypeUpdateHook(batch_size=7)
+    model.update_prototypes(hook.real_image_loader(runner))
+    protos = model.prototypes.get()
+    # Reference: embed each real image's two views one by one; the plain
+    # mean (authors' code), not normalised.
     model.eval()
     sums = torch.zeros_like(protos)
     counts = torch.zeros(10)
@@ -93,14 +93,14 @@ def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
         for i in dataset.real_indices:
             item = dataset[int(i)]
             label = int(item['data_samples'].gt_label)
-            for v, view in enumerate((1, 2)):
+            for v, view in enumerate(CONTRASTIVE_VIEWS):
                 x = model.data_preprocessor(
                     dict(inputs=item['inputs'][view][None]), False)['inputs']
                 sums[v, label] += model.project(x)[0]
             counts[label] += 1
     assert counts.tolist() == dataset.real_class_counts
-    expected = F.normalize(sums / counts[None, :, None], dim=-1)
-    torch.testing.assert_close(protos, expected, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(protos, sums / counts[None, :, None],
+                               atol=1e-5, rtol=1e-5)
 
 
 def test_sau_resume_continues_identically(data, tmp_path):
@@ -157,6 +157,6 @@ def test_imagenet_lt_sau_pipeline_on_split_file_data(tmp_path):
                           synthetic_manifest=manifest)
     dataset = DATASETS.build(ds_cfg)
     assert len(dataset) == 9
-    item = dataset[8]
+    item = dataset[(8, 8)]  # (index, partner index), as MixPartnerSampler yields
     assert [tuple(v.shape) for v in item['inputs']] == [(3, 224, 224)] * 4
     assert item['data_samples'].is_synthetic is True

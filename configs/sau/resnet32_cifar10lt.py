@@ -3,11 +3,5 @@
 _base_ = [
     '../_base_/datasets/sau_cifar10_lt.py',
     '../_base_/models/sau_resnet32_wide.py',
-    '../_base_/schedules/sau_cifar_200e.py', '../_base_/default_runtime.py'
-]
-custom_hooks = [
-    dict(type='ClassCountsHook'),
-    dict(type='RNGStateHook'),
-    dict(type='PrototypeUpdateHook', batch_size=256),
-    dict(type='LabelCorrectionHook'),
+    '../_base_/schedules/sau_cifar_200e.py', '../_base_/sau_runtime.py'
 ]

@@ -4,4 +4,4 @@ from .lt_synthetic_dataset import LongTailSyntheticDataset  # noqa: F401
 from .manifest import (ManifestRecord, read_manifest,  # noqa: F401
                        write_manifest)
 from .mix_partner_dataset import MixPartnerDataset  # noqa: F401
-from .samplers import ClassBalancedSampler  # noqa: F401
+from .samplers import ClassBalancedSampler, MixPartnerSampler  # noqa: F401

@@ -1,21 +1,32 @@
-"""MixPartnerDataset: every sample comes with an independent mix partner."""
-import torch
+"""MixPartnerDataset: every sample comes with its mix partner."""
+import operator
+
 from mmcv.transforms import Compose
 from mmpretrain.registry import DATASETS
+
+from .transforms.sau_views import SAUView
 
 
 @DATASETS.register_module()
 class MixPartnerDataset:
-    """Wrap a dataset so item i also carries a partner drawn uniformly and
-    independently from the whole (balanced, real + synthetic) dataset.
+    """Wrap a dataset so that each item also carries its mix partner.
 
-    This is SAU's "second loader": the synthetic-unaware branch mixes view v1
-    of each sample with view v1 of its partner. The item's ``inputs`` is the
-    wrapped pipeline's views followed by the partner's view
-    (``partner_pipeline``, normally v1 + PackInputs); the partner's label and
-    flag are stored in the data sample as ``partner_label`` and
-    ``partner_is_synthetic``. Partners come from torch's RNG (seeded and
-    restored by the runner; per-worker seeds in data workers).
+    This is SAU's "second loader" (METHOD.md, 3, "Mix partner, authors'
+    code"): the synthetic-unaware branch mixes view v1 of each sample with
+    view v1 of its partner, and the partners of an epoch are an independent
+    permutation of the same balanced (real + synthetic) set, zipped with the
+    main order. The pairing comes from
+    :class:`~sau_mm.datasets.MixPartnerSampler`, which yields
+    ``(index, partner_index)``; set
+    ``train_dataloader.sampler=dict(type='MixPartnerSampler')``. An item is
+    only defined for such a pair: a plain int index raises ``TypeError``.
+
+    The item's ``inputs`` is the wrapped pipeline's views (exactly
+    ``SAUView.PARTNER`` of them, v1, v2, v3 in :class:`SAUView` order)
+    followed by the partner's view (``partner_pipeline``, normally
+    v1 + PackInputs) at position ``SAUView.PARTNER``; the partner's label and
+    synthetic flag are stored in the data sample as ``partner_label`` and
+    ``partner_is_synthetic``.
     """
 
     def __init__(self, dataset, partner_pipeline):
@@ -30,14 +41,26 @@ class MixPartnerDataset:
     def get_gt_labels(self):
         return self.dataset.get_gt_labels()
 
-    def __getitem__(self, idx: int) -> dict:
+    def __getitem__(self, pair) -> dict:
+        """The item of ``pair = (index, partner_index)``."""
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(
+                'MixPartnerDataset is indexed by (index, partner_index) '
+                f'pairs, got {pair!r}. Use '
+                "sampler=dict(type='MixPartnerSampler') in train_dataloader.")
+        idx, partner_idx = (operator.index(i) for i in pair)
         item = self.dataset[idx]
-        j = int(torch.randint(len(self.dataset), ()))
-        info = self.dataset.get_data_info(j)  # a fresh copy
-        is_synthetic = bool(info['is_synthetic'])
-        partner = self.partner_pipeline(info)
         views = item['inputs']
         views = list(views) if isinstance(views, (list, tuple)) else [views]
+        n_views = int(SAUView.PARTNER)
+        if len(views) != n_views:
+            raise ValueError(
+                f'The wrapped pipeline must give exactly {n_views} views '
+                f'(v1, v2, v3 in SAUView order), got {len(views)}; the '
+                f'partner view goes at position {n_views}.')
+        info = self.dataset.get_data_info(partner_idx)  # a fresh copy
+        is_synthetic = bool(info['is_synthetic'])
+        partner = self.partner_pipeline(info)
         item['inputs'] = views + [partner['inputs']]
         sample = item['data_samples']
         sample.set_field(partner['data_samples'].gt_label, 'partner_label')

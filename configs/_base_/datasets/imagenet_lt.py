@@ -13,7 +13,7 @@ train_pipeline = [
     dict(type='LoadImage'),
     dict(type='RandomResizedCrop', scale=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs', algorithm_keys=['is_synthetic']),
+    dict(type='PackInputs'),  # the dataset sets is_synthetic
 ]
 test_pipeline = [
     dict(type='LoadImage'),

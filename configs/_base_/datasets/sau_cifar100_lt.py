@@ -1,10 +1,9 @@
 # SAU's training data for CIFAR-100-LT (see sau_cifar10_lt.py).
-_base_ = ['./sau_cifar10_lt.py']
-num_classes = 100
-data_preprocessor = dict(num_classes=num_classes)
-train_dataloader = dict(dataset=dict(dataset=dict(
-    data_root='data/cifar100', source='cifar100', num_classes=num_classes,
-    synthetic_manifest='data/synthetic/cifar100_lt_if100/manifest.jsonl')))
-val_dataloader = dict(dataset=dict(
-    data_root='data/cifar100', source='cifar100', num_classes=num_classes))
-test_dataloader = val_dataloader
+_base_ = ['./cifar100_lt.py', './sau_cifar_views.py']
+sau_dataset = dict(
+    _base_.train_dataloader.dataset, pipeline=_base_.sau_train_pipeline,
+    synthetic_manifest='data/synthetic/cifar100_lt_if100/manifest.jsonl')
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='MixPartnerSampler', shuffle=True),
+    dataset=dict(_delete_=True, type='MixPartnerDataset', dataset=sau_dataset,
+                 partner_pipeline=_base_.partner_pipeline))

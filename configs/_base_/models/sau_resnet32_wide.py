@@ -1,18 +1,21 @@
-# SAU (METHOD.md, 3): widened ResNet-32 encoder, linear classifier trained on
-# MixUp + CutMix, projection MLP trained with SupCon-noise (L2 "unique").
+# SAU (METHOD.md, 3) on the widened ResNet-32: the linear classifier trained
+# on MixUp + CutMix through its soft-target CE, the projection MLP phi
+# (256 -> 2048 -> 2048 -> 128) trained with SupCon-noise (tau 0.1, L2
+# "unique"). Every value below is the authors'; see DualBranchClassifier for
+# the options.
+_base_ = './resnet32_wide.py'
 model = dict(
     type='DualBranchClassifier',
-    num_classes=10,
-    backbone=dict(type='ResNet32', base_channels=64),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=256,
-              loss=dict(type='CrossEntropyLoss')),  # used by nothing in SAU training
-    projector=dict(type='ProjectionMLP', in_channels=256,
-                   hidden_channels=2048, out_channels=128),
+    head=dict(loss=dict(type='CrossEntropyLoss', use_soft=True)),
+    projector=dict(type='ProjectionMLP', hidden_channels=2048,
+                   out_channels=128),
     contrastive_loss=dict(type='SupConNoiseLoss', temperature=0.1,
                           noise_strategy='unique'),
     lambda_mix=1.0, beta_cut=1.0, gamma_sc=1.0, mix_alpha=1.0,
     mix_partner='loader',
+    cutmix_label='drawn',
     label_correction=dict(k=1, bank_size=0),
     synthetic_weight=1.0,
-    concat_forward=False)
+    concat_forward=False,
+    normalize_prototypes=False,
+    linear_init='kaiming_normal')

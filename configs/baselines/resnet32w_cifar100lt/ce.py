@@ -4,4 +4,4 @@ _base_ = [
     '../../_base_/datasets/cifar100_lt.py', '../../_base_/models/resnet32_wide.py',
     '../../_base_/schedules/cifar_lt_200e.py', '../../_base_/default_runtime.py'
 ]
-model = dict(head=dict(num_classes=100))
+model = dict(head=dict(num_classes=_base_.num_classes))

@@ -1,23 +1,8 @@
 """ClassCountsHook: hand the training set's class counts to losses and metrics."""
 from mmengine.hooks import Hook
-from mmpretrain.registry import DATASETS, HOOKS
+from mmpretrain.registry import HOOKS
 
-
-def find_long_tail_dataset(runner):
-    """The LongTailSyntheticDataset behind the train dataloader (built or
-    not), unwrapping dataset wrappers (anything with a ``.dataset``)."""
-    loader = runner.train_dataloader
-    if isinstance(loader, dict):
-        dataset = DATASETS.build(loader['dataset'])
-    else:
-        dataset = loader.dataset
-    while not hasattr(dataset, 'real_class_counts'):
-        if not hasattr(dataset, 'dataset'):
-            raise TypeError(
-                'ClassCountsHook needs a LongTailSyntheticDataset as the '
-                f'training dataset, got {type(dataset).__name__}.')
-        dataset = dataset.dataset
-    return dataset
+from .runner_access import find_long_tail_dataset, unwrap_model
 
 
 @HOOKS.register_module()
@@ -35,9 +20,7 @@ class ClassCountsHook(Hook):
 
     def before_run(self, runner) -> None:
         dataset = find_long_tail_dataset(runner)
-        model = runner.model.module if hasattr(runner.model, 'module') \
-            else runner.model
-        for module in model.modules():
+        for module in unwrap_model(runner).modules():
             if hasattr(module, 'set_class_counts'):
                 module.set_class_counts(dataset.class_counts)
         for name in ('val_evaluator', 'test_evaluator'):

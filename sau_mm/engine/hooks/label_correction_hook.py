@@ -7,18 +7,17 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
-from .class_counts_hook import find_long_tail_dataset
-from .prototype_update_hook import unwrap_model
+from .runner_access import find_long_tail_dataset, unwrap_model
 
 
 @HOOKS.register_module()
 class LabelCorrectionHook(Hook):
     """After each training epoch, take the model's label-correction
-    statistics (``model.label_corrector.pop_epoch_stats()``, summed over
-    ranks) and
+    statistics (``model.pop_label_correction_stats()``, summed over ranks)
+    and
 
     - log the fraction of synthetic samples flagged as noise, overall and per
-      class (``noise_frac/all``, ``noise_frac/<class>`` scalars);
+      class (``noise_frac/all`` scalar and a per-class log line);
     - write ``<work_dir>/noise_flags/epoch_<e>.json`` with the flagged
       sample indices and their image paths, and per-class counts.
 
@@ -27,7 +26,7 @@ class LabelCorrectionHook(Hook):
     priority = 'BELOW_NORMAL'
 
     def after_train_epoch(self, runner) -> None:
-        stats = unwrap_model(runner).label_corrector.pop_epoch_stats()
+        stats = unwrap_model(runner).pop_label_correction_stats()
         seen, flagged = stats['seen'], stats['flagged']
         dataset = find_long_tail_dataset(runner)
         classes = dataset.metainfo['classes']

@@ -30,9 +30,10 @@ class RNGStateHook(Hook):
     The state is captured after each training epoch, saved in checkpoints
     (``rng_state``) and restored before the next training epoch, both in a
     straight run and after ``--resume``. So a resumed run continues exactly
-    (data order, augmentations, mix partners with ``num_workers=0``; with
-    workers, their seeds derive from the restored torch state), and the
-    validation schedule never changes the training randomness.
+    (augmentations and mixing ratios with ``num_workers=0``; with workers,
+    their seeds derive from the restored torch state; the data order and
+    the mix partners depend only on (seed, epoch) through the samplers), and
+    the validation schedule never changes the training randomness.
     """
     priority = 'VERY_HIGH'
 

@@ -13,6 +13,7 @@ class ProjectionMLP(BaseModule):
     def __init__(self, in_channels: int, hidden_channels: int = 2048,
                  out_channels: int = 128, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.out_channels = out_channels
         self.mlp = nn.Sequential(
             nn.Linear(in_channels, hidden_channels),
             nn.BatchNorm1d(hidden_channels), nn.ReLU(inplace=True),

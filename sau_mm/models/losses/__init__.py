@@ -1,4 +1,3 @@
 from .class_balanced_loss import ClassBalancedLoss  # noqa: F401
 from .logit_adjusted_loss import LogitAdjustedLoss  # noqa: F401
 from .supcon_noise import SupConNoiseLoss  # noqa: F401
-from .soft_target_ce import SoftTargetCrossEntropyLoss, soft_target_cross_entropy  # noqa

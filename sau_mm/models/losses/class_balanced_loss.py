@@ -1,6 +1,5 @@
 """Class-Balanced loss (Cui et al., CVPR 2019, "Class-Balanced Loss Based on
-Effective Number of Samples"), and the class-counts contract shared with
-:class:`~sau_mm.models.losses.LogitAdjustedLoss`."""
+Effective Number of Samples")."""
 from typing import Optional, Sequence
 
 import torch
@@ -9,45 +8,10 @@ import torch.nn.functional as F
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
+from .utils import (as_soft_target, check_class_counts, check_num_classes,
+                    class_counts_missing)
+
 LOSS_TYPES = ('softmax', 'focal', 'sigmoid')
-
-
-def check_class_counts(counts: Sequence[int]) -> torch.Tensor:
-    """Per-class training counts as a float64 tensor; every class needs at
-    least one sample (its re-balancing term is infinite otherwise)."""
-    counts = torch.as_tensor(counts, dtype=torch.float64)
-    if counts.dim() != 1 or counts.numel() == 0:
-        raise ValueError('class_counts must be a non-empty sequence with one '
-                         f'count per class, got shape {tuple(counts.shape)}.')
-    if (counts < 1).any():
-        empty = torch.nonzero(counts < 1).flatten().tolist()
-        raise ValueError(
-            'Every class needs at least one training sample for a '
-            f're-balancing loss; classes {empty} have none.')
-    return counts
-
-
-def class_counts_missing(loss_name: str) -> RuntimeError:
-    return RuntimeError(
-        f'{loss_name} needs the per-class training counts before its first '
-        "forward: add dict(type='ClassCountsHook') to custom_hooks in the "
-        'config (it calls set_class_counts before training), or pass '
-        'class_counts=[...] when building the loss.')
-
-
-def check_num_classes(counts: torch.Tensor, cls_score: torch.Tensor,
-                      loss_name: str) -> None:
-    if counts.numel() != cls_score.size(-1):
-        raise ValueError(
-            f'{loss_name} has counts for {counts.numel()} classes but the '
-            f'classifier predicts {cls_score.size(-1)}.')
-
-
-def as_soft_target(label: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """(N,) class indices -> (N, C) one-hot; (N, C) soft targets unchanged."""
-    if label.dim() == 2:
-        return label.float()
-    return F.one_hot(label.long().view(-1), num_classes).float()
 
 
 @MODELS.register_module()

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
-from .class_balanced_loss import (as_soft_target, check_class_counts,
-                                  check_num_classes, class_counts_missing)
+from .utils import (as_soft_target, check_class_counts, check_num_classes,
+                    class_counts_missing)
 
 
 @MODELS.register_module()

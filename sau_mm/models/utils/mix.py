@@ -16,27 +16,23 @@ def sample_lambda(alpha: float = 1.0,
     return float(rng.beta(alpha, alpha))
 
 
+CUTMIX_LABELS = ('drawn', 'area')
+
+
 def cutmix_box(h: int, w: int, lam: float,
                generator: Optional[np.random.Generator] = None
-               ) -> Tuple[Tuple[int, int, int, int], float]:
-    """CutMix box (Yun et al. 2019): side ratio sqrt(1 - lam), so the area is
-    (1 - lam) * W * H before clipping (up to whole pixels: half-sides
-    int(H * sqrt(1 - lam)) // 2, as in the CutMix reference code); centre
-    uniform over the pixels; clipped to the image.
-
-    Returns ``((y1, y2, x1, x2), lam_eff)`` with the box as slices
-    ``[y1:y2, x1:x2]`` and lam_eff = 1 - box_area / (W * H) after clipping:
-    the share of the first image, to be used for the labels.
-    """
-    randint = np.random.randint if generator is None else generator.integers
-    cut_rat = np.sqrt(1.0 - lam)
-    cut_h, cut_w = int(h * cut_rat), int(w * cut_rat)
-    cy, cx = int(randint(h)), int(randint(w))
-    y1, y2 = np.clip([cy - cut_h // 2, cy + cut_h // 2], 0, h)
-    x1, x2 = np.clip([cx - cut_w // 2, cx + cut_w // 2], 0, w)
-    y1, y2, x1, x2 = int(y1), int(y2), int(x1), int(x2)
-    lam_eff = 1.0 - (y2 - y1) * (x2 - x1) / (h * w)
-    return (y1, y2, x1, x2), lam_eff
+               ) -> Tuple[int, int, int, int]:
+    """The authors' CutMix box (METHOD.md, 3): centre (cx, cy) uniform real
+    in [0, W) x [0, H), sides W * sqrt(1 - lam) and H * sqrt(1 - lam), edges
+    clipped to the image, then rounded (half to even). Returns the slices
+    ``(y1, y2, x1, x2)`` of ``[y1:y2, x1:x2]``; its area is (1 - lam) * W * H
+    up to rounding unless the box is clipped at a border."""
+    rng = np.random if generator is None else generator
+    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    half_w, half_h = w * np.sqrt(1.0 - lam) / 2, h * np.sqrt(1.0 - lam) / 2
+    x1, x2 = np.round(np.clip([cx - half_w, cx + half_w], 0, w))
+    y1, y2 = np.round(np.clip([cy - half_h, cy + half_h], 0, h))
+    return int(y1), int(y2), int(x1), int(x2)
 
 
 def mixup(x: torch.Tensor, y_onehot: torch.Tensor, x2: torch.Tensor,
@@ -48,16 +44,25 @@ def mixup(x: torch.Tensor, y_onehot: torch.Tensor, x2: torch.Tensor,
 
 
 def cutmix(x: torch.Tensor, y_onehot: torch.Tensor, x2: torch.Tensor,
-           y2_onehot: torch.Tensor, lam: float,
+           y2_onehot: torch.Tensor, lam: float, label: str = 'drawn',
            generator: Optional[np.random.Generator] = None
            ) -> Tuple[torch.Tensor, torch.Tensor, float]:
     """Paste one :func:`cutmix_box` of x2 into x (the same box for the whole
-    (N, C, H, W) batch); y~ = lam_eff * y + (1 - lam_eff) * y2.
+    (N, C, H, W) batch); y~ = l * y + (1 - l) * y2 with
 
-    Returns ``(x~, y~, lam_eff)``.
+    - ``label='drawn'``: l = lam, the drawn ratio (authors' code);
+    - ``label='area'``: l = 1 - box area / (W * H) after clipping, the share
+      of x actually kept (timm / MMPretrain convention).
+
+    Returns ``(x~, y~, l)``.
     """
-    (y1, y2, x1, x2_), lam_eff = cutmix_box(x.size(-2), x.size(-1), lam,
-                                            generator)
+    if label not in CUTMIX_LABELS:
+        raise ValueError(f'label must be one of {CUTMIX_LABELS}, got '
+                         f'{label!r}.')
+    h, w = x.size(-2), x.size(-1)
+    y1, y2, x1, x2_ = cutmix_box(h, w, lam, generator)
     mixed = x.clone()
     mixed[..., y1:y2, x1:x2_] = x2[..., y1:y2, x1:x2_]
-    return mixed, lam_eff * y_onehot + (1 - lam_eff) * y2_onehot, lam_eff
+    if label == 'area':
+        lam = 1.0 - (y2 - y1) * (x2_ - x1) / (h * w)
+    return mixed, lam * y_onehot + (1 - lam) * y2_onehot, lam

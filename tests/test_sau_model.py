@@ -1,0 +1,215 @@
+"""DualBranchClassifier's defaults (the authors' code, METHOD.md 3) and its
+contracts, on the model built from the SAU configs."""
+import glob
+import math
+import os.path as osp
+
+import sau_mm  # noqa: F401  (compat fixes before mmpretrain)
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from sau_mm.datasets.transforms import SAUView
+from sau_mm.models.utils import ClassPrototypes
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
+C = 10
+
+
+def build_sau(**model_options):
+    cfg = Config.fromfile(SAU)
+    model_cfg = cfg.model.copy()
+    model_cfg.update(model_options)
+    model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return MODELS.build(model_cfg)
+
+
+def samples(labels, synthetic, partner_labels=None, partner_synthetic=None):
+    out = []
+    for i, (y, syn) in enumerate(zip(labels, synthetic)):
+        s = DataSample().set_gt_label(int(y))
+        s.set_field(i, 'sample_idx', field_type='metainfo')
+        if syn is not None:
+            s.set_field(bool(syn), 'is_synthetic')
+        if partner_labels is not None:
+            s.set_field(torch.tensor([int(partner_labels[i])]),
+                        'partner_label')
+            s.set_field(bool(partner_synthetic[i]), 'partner_is_synthetic')
+        out.append(s)
+    return out
+
+
+def views(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, 3, 32, 32, generator=g)
+            for _ in range(SAUView.PARTNER + 1)]
+
+
+# ------------------------------------------------------------- prototypes
+def spread_embeddings(seed=0):
+    """Unit vectors whose class means have norms clearly below 1."""
+    g = torch.Generator().manual_seed(seed)
+    z = F.normalize(torch.randn(2, 60, 8, generator=g), dim=-1)
+    labels = torch.arange(60) % 3
+    return z, labels
+
+
+def test_prototypes_are_the_plain_mean_by_default():
+    z, labels = spread_embeddings()
+    plain = torch.stack([torch.stack([z[v, labels == c].mean(0)
+                                      for c in range(3)]) for v in range(2)])
+    assert plain.norm(dim=-1).max() < 0.6  # far from unit norm
+    protos = ClassPrototypes(2, 3, 8)
+    protos.compute([(z[:, :25], labels[:25]), (z[:, 25:], labels[25:])])
+    torch.testing.assert_close(protos.get(), plain)
+    paper = ClassPrototypes(2, 3, 8, normalize=True)
+    paper.compute([(z, labels)])
+    torch.testing.assert_close(paper.get(), F.normalize(plain, dim=-1))
+
+
+def test_sau_config_uses_the_plain_mean_prototypes():
+    model = build_sau()
+    g = torch.Generator().manual_seed(1)
+    z = F.normalize(torch.randn(2, 60, 128, generator=g), dim=-1)
+    labels = torch.arange(60) % C
+    model.prototypes.compute([(z, labels)])
+    plain = torch.stack([torch.stack([z[v, labels == c].mean(0)
+                                      for c in range(C)]) for v in range(2)])
+    assert plain.norm(dim=-1).max() < 0.7
+    torch.testing.assert_close(model.prototypes.get(), plain)
+
+
+def test_missing_class_and_never_computed_prototypes_are_errors():
+    z, labels = spread_embeddings()
+    with pytest.raises(ValueError, match=r'Classes \[3\]'):
+        ClassPrototypes(2, 4, 8).compute([(z, labels)])
+    model = build_sau()
+    model.train()
+    data = samples(torch.arange(8) % C, [False, True] * 4,
+                   torch.arange(8) % C, [False] * 8)
+    with pytest.raises(RuntimeError, match='PrototypeUpdateHook'):
+        model.loss(views(8), data)
+    # Without prototypes the same batch trains.
+    losses = build_sau(use_prototypes=False).loss(views(8), data)
+    assert torch.isfinite(losses['loss_sc'])
+
+
+def test_update_prototypes_embeds_the_contrastive_views_in_eval_mode():
+    model = build_sau(use_prototypes=False)
+    model.train()
+    inputs = views(2 * C, seed=3)
+    batch = dict(inputs=[v * 40 + 120 for v in inputs[:SAUView.PARTNER]],
+                 data_samples=samples(torch.arange(2 * C) % C,
+                                      [False] * 2 * C))
+    model.update_prototypes([batch])
+    assert model.training  # restored
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(batch, False)
+        expected = []
+        for view in (SAUView.V2, SAUView.V3):
+            z = model.project(data['inputs'][view])
+            expected.append(torch.stack([z[[c, c + C]].mean(0)
+                                         for c in range(C)]))
+    torch.testing.assert_close(model.prototypes.get(), torch.stack(expected))
+
+
+# ----------------------------------------------------------- initialisation
+def linear_layers(model):
+    return [m for part in (model.head, model.projector)
+            for m in part.modules() if isinstance(m, nn.Linear)]
+
+
+def test_every_linear_weight_is_kaiming_normal():
+    torch.manual_seed(0)
+    model = build_sau()
+    model.init_weights()
+    layers = linear_layers(model)
+    assert len(layers) == 4  # classifier + 3 projector layers
+    for layer in layers:
+        fan_in = layer.weight.size(1)
+        kaiming = math.sqrt(2 / fan_in)
+        assert layer.weight.std().item() == pytest.approx(kaiming, rel=0.1)
+        bound = 1 / math.sqrt(fan_in)  # PyTorch's bias init, untouched
+        assert layer.bias.abs().max() <= bound
+        assert layer.bias.abs().max() > bound / 2
+    # The other choice: MMPretrain's head init (std 0.01) and PyTorch's
+    # Linear init (std 1 / sqrt(3 fan_in)).
+    other = build_sau(linear_init='module_default')
+    other.init_weights()
+    head, *projector = linear_layers(other)
+    assert head.weight.std().item() == pytest.approx(0.01, rel=0.1)
+    for layer in projector:
+        default = 1 / math.sqrt(3 * layer.weight.size(1))
+        assert layer.weight.std().item() == pytest.approx(default, rel=0.1)
+
+
+# --------------------------------------------------- classification branch
+def reference_mix_loss(logits, labels, partner_labels, lam, weights,
+                       partner_weights):
+    """sum_i w~_i l_i / sum_i w~_i, l_i = -sum_k t_ik log softmax_k,
+    t = lam * onehot(y) + (1 - lam) * onehot(y'), w~ = lam w + (1 - lam) w'."""
+    num, den = 0.0, 0.0
+    for row, y, yp, w, wp in zip(logits.tolist(), labels, partner_labels,
+                                 weights, partner_weights):
+        log_norm = math.log(sum(math.exp(v) for v in row))
+        loss = -(lam * (row[y] - log_norm) + (1 - lam) * (row[yp] - log_norm))
+        w_mix = lam * w + (1 - lam) * wp
+        num += w_mix * loss
+        den += w_mix
+    return num / den
+
+
+def test_mixup_loss_goes_through_the_head_with_weighted_mean():
+    model = build_sau(beta_cut=0.0, gamma_sc=0.0, synthetic_weight=0.5)
+    model.train()
+    labels, partner_labels = [0, 3, 5, 9, 2, 2], [1, 1, 4, 9, 0, 7]
+    syn, partner_syn = [False, True, True, False, True, False], \
+        [True, False, True, False, False, False]
+    inputs = views(6, seed=1)
+    np.random.seed(7)
+    losses = model.loss(inputs, samples(labels, syn, partner_labels,
+                                        partner_syn))
+    assert set(losses) == {'loss_mix', 'synthetic_frac'}
+    np.random.seed(7)
+    lam = np.random.beta(1.0, 1.0)
+    mixed = lam * inputs[SAUView.V1] + (1 - lam) * inputs[SAUView.PARTNER]
+    with torch.no_grad():
+        logits = model.head((model.extract_feat(mixed)[-1], ))
+    expected = reference_mix_loss(
+        logits, labels, partner_labels, lam,
+        [0.5 if s else 1.0 for s in syn],
+        [0.5 if s else 1.0 for s in partner_syn])
+    assert losses['loss_mix'].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_missing_is_synthetic_is_an_error_not_real():
+    model = build_sau(use_prototypes=False)
+    data = samples([0, 1], [None, None], [0, 1], [False, False])
+    with pytest.raises(KeyError, match='is_synthetic'):
+        model.loss(views(2), data)
+
+
+def test_loader_partner_needs_the_partner_view():
+    model = build_sau(use_prototypes=False)
+    data = samples([0, 1], [False, True], [0, 1], [False, False])
+    with pytest.raises(ValueError, match='MixPartnerDataset'):
+        model.loss(views(2)[:SAUView.PARTNER], data)
+
+
+# ------------------------------------------------------------------ configs
+@pytest.mark.parametrize('config', sorted(
+    glob.glob(osp.join(ROOT, 'configs/sau/**/*cifar*.py'), recursive=True)))
+def test_sau_cifar_configs_evaluate_after_every_epoch(config):
+    cfg = Config.fromfile(config)
+    assert cfg.train_cfg.val_interval == 1
+    assert cfg.default_hooks.checkpoint.save_best == 'lt/top1'
+    hooks = [h['type'] for h in cfg.custom_hooks]
+    assert hooks.count('PrototypeUpdateHook') == 1
+    assert hooks.count('LabelCorrectionHook') == 1
