@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from runner_utils import LossRecorder, small_cfg
 
 from sau_mm.datasets.transforms import CONTRASTIVE_VIEWS
-from sau_mm.engine.hooks import PrototypeUpdateHook
+from sau_mm.engine.hooks.runner_access import real_image_loader
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
@@ -81,8 +81,7 @@ def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
     model = runner.model
     dataset = runner.train_dataloader.dataset.dataset
     assert len(dataset) > dataset.num_real  # synthetic samples exist
-    hook = PrototypeUpdateHook(batch_size=7)
-    model.update_prototypes(hook.real_image_loader(runner))
+    model.update_prototypes(real_image_loader(runner, batch_size=7))
     protos = model.prototypes.get()
     # Reference: embed each real image's two views one by one; the plain
     # mean (authors' code), not normalised.

@@ -1,13 +1,10 @@
 """PrototypeUpdateHook: WHEN SAU's class prototypes are recomputed."""
 from typing import Optional
 
-from mmengine.dataset import default_collate
-from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
-from torch.utils.data import DataLoader, Subset
 
-from .runner_access import find_long_tail_dataset, unwrap_model
+from .runner_access import real_image_loader, unwrap_model
 
 
 @HOOKS.register_module()
@@ -32,17 +29,6 @@ class PrototypeUpdateHook(Hook):
         self.batch_size = batch_size
         self.num_workers = num_workers
 
-    def real_image_loader(self, runner) -> DataLoader:
-        dataset = find_long_tail_dataset(runner)
-        rank, world_size = get_dist_info()
-        indices = dataset.real_indices[rank::world_size].tolist()
-        num_workers = self.num_workers
-        if num_workers is None:
-            num_workers = runner.train_dataloader.num_workers
-        return DataLoader(Subset(dataset, indices),
-                          batch_size=self.batch_size,
-                          num_workers=num_workers,
-                          collate_fn=default_collate)
-
     def before_train_epoch(self, runner) -> None:
-        unwrap_model(runner).update_prototypes(self.real_image_loader(runner))
+        unwrap_model(runner).update_prototypes(
+            real_image_loader(runner, self.batch_size, self.num_workers))

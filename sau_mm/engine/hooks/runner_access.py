@@ -1,6 +1,11 @@
 """How hooks reach the model and the training set: one place for both."""
+from typing import Optional
+
+from mmengine.dataset import default_collate
+from mmengine.dist import get_dist_info
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import DATASETS
+from torch.utils.data import DataLoader, Subset
 
 
 def unwrap_model(runner):
@@ -24,3 +29,18 @@ def find_long_tail_dataset(runner):
                 f'dataset, got {type(dataset).__name__}.')
         dataset = dataset.dataset
     return dataset
+
+
+def real_image_loader(runner, batch_size: int,
+                      num_workers: Optional[int] = None) -> DataLoader:
+    """A loader over exactly the REAL long-tailed training images (never the
+    synthetic ones), through the training pipeline, in dataset order; under
+    DDP this rank's shard ``real_indices[rank::world_size]``. ``num_workers``
+    None: the training loader's."""
+    dataset = find_long_tail_dataset(runner)
+    rank, world_size = get_dist_info()
+    indices = dataset.real_indices[rank::world_size].tolist()
+    if num_workers is None:
+        num_workers = runner.train_dataloader.num_workers
+    return DataLoader(Subset(dataset, indices), batch_size=batch_size,
+                      num_workers=num_workers, collate_fn=default_collate)

@@ -1,0 +1,112 @@
+"""Gradual Balanced Loss: GLAG stage 1 (METHOD.md, 4).
+
+GLAG's code and full text are not public; the formula below is this
+project's documented choice (METHOD.md 4), not GLAG's published one."""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models.losses.utils import weight_reduce_loss
+from mmpretrain.registry import MODELS
+
+from .utils import (as_soft_target, check_class_counts, check_num_classes,
+                    class_counts_missing)
+
+
+@MODELS.register_module()
+class GradualBalancedLoss(nn.Module):
+    r"""Cross-entropy that moves gradually to Balanced Softmax:
+
+        L_t = (1 - a_t) CE(z, y) + a_t CE(z + log pi, y),
+        a_t = min(1, (t / T)^p),
+
+    with pi_c = n_c / sum_k n_k the training prior (set through
+    :meth:`set_class_counts` by ``ClassCountsHook``, like the other
+    re-balancing losses), t the fractional epoch (iteration / iterations per
+    epoch, set through :meth:`set_progress` by ``TrainingProgressHook``
+    before every iteration) and T the last epoch of the run unless
+    ``end_epoch`` is given. A soft target t (N, C) gives
+    -sum_c t_c log softmax(.)_c in both terms. Only the training loss
+    changes; predictions stay plain z. Reduction follows MMPretrain losses
+    (per-sample ``weight``, ``avg_factor``).
+
+    This is this project's formula (METHOD.md 4), not GLAG's published one.
+
+    Args:
+        power (float): p. Default 2.
+        end_epoch (float, optional): T; None: the run's last epoch.
+        class_counts (Sequence[int], optional): training samples per class;
+            usually set by ``ClassCountsHook``.
+        reduction (str): 'none', 'mean' or 'sum'. Default 'mean'.
+        loss_weight (float): multiplier of the loss. Default 1.0.
+    """
+
+    def __init__(self,
+                 power: float = 2.0,
+                 end_epoch: Optional[float] = None,
+                 class_counts: Optional[Sequence[int]] = None,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0):
+        super().__init__()
+        if power <= 0:
+            raise ValueError(f'power must be > 0, got {power}.')
+        if end_epoch is not None and end_epoch <= 0:
+            raise ValueError(f'end_epoch must be > 0, got {end_epoch}.')
+        self.power = power
+        self.end_epoch = end_epoch
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self.log_prior = None
+        self.alpha = None  # a_t, set by set_progress
+        if class_counts is not None:
+            self.set_class_counts(class_counts)
+
+    def set_class_counts(self, counts: Sequence[int]) -> None:
+        """log pi_c = log(n_c / sum_k n_k)."""
+        counts = check_class_counts(counts)
+        self.log_prior = torch.log(counts / counts.sum())
+
+    def set_progress(self, epoch: float,
+                     max_epochs: Optional[float] = None) -> dict:
+        """Set t = ``epoch`` (fractional) and a_t = min(1, (t / T)^p), T =
+        ``end_epoch`` or else ``max_epochs``. Returns the scalars to log,
+        ``{'glag_alpha': a_t}``."""
+        end = self.end_epoch if self.end_epoch is not None else max_epochs
+        if end is None or end <= 0:
+            raise ValueError(
+                'GradualBalancedLoss needs the schedule end T: set end_epoch '
+                'or pass max_epochs (TrainingProgressHook passes the run\'s '
+                'last epoch).')
+        self.alpha = min(1.0, (max(0.0, float(epoch)) / end)**self.power)
+        return {'glag_alpha': self.alpha}
+
+    def forward(self,
+                cls_score: torch.Tensor,
+                label: torch.Tensor,
+                weight: Optional[torch.Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> torch.Tensor:
+        name = type(self).__name__
+        if self.log_prior is None:
+            raise class_counts_missing(name)
+        if self.alpha is None:
+            raise RuntimeError(
+                f'{name} needs the training progress before its first '
+                "forward: add dict(type='TrainingProgressHook') to "
+                'custom_hooks (it calls set_progress before every '
+                'iteration), or call set_progress(epoch, max_epochs).')
+        check_num_classes(self.log_prior, cls_score, name)
+        assert reduction_override in (None, 'none', 'mean', 'sum')
+        reduction = reduction_override or self.reduction
+        z = cls_score.float()
+        target = as_soft_target(label, z.size(-1)).to(z.device)
+        ce = -(target * F.log_softmax(z, -1)).sum(-1)
+        balanced = -(target * F.log_softmax(
+            z + self.log_prior.to(z), -1)).sum(-1)
+        loss = (1 - self.alpha) * ce + self.alpha * balanced
+        if weight is not None:
+            weight = weight.float().view(-1)
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction,
+                                                     avg_factor)
