@@ -1,4 +1,5 @@
 from . import transforms  # noqa: F401
+from .image_cache import DecodedImages, build_or_load, cache_key  # noqa: F401
 from .long_tail import long_tail_counts, select_long_tail, shot_group  # noqa: F401
 from .lt_synthetic_dataset import LongTailSyntheticDataset  # noqa: F401
 from .manifest import (ManifestRecord, read_manifest,  # noqa: F401
