@@ -125,3 +125,36 @@ def make_synthetic_manifest(out_dir: str, counts, seed: int = 1,
     path = osp.join(out_dir, 'manifest.jsonl')
     write_manifest(path, records)
     return path
+
+
+def make_photo_folder(root: str, counts, split: str = 'train', seed: int = 0,
+                      sizes=((64, 48), (48, 64), (80, 60), (16, 16))) -> str:
+    """root/<split>/<class>/<NNNN>.jpg like a folder of camera photos: JPEGs
+    of varied sizes (width, height), cycling through ``sizes``, the class
+    colour pattern stretched over each."""
+    rng = np.random.default_rng(seed)
+    k = 0
+    for c, n in enumerate(counts):
+        folder = osp.join(root, split, f'class_{c:03d}')
+        os.makedirs(folder, exist_ok=True)
+        for i, img in enumerate(class_images(c, n, rng, size=16)):
+            w, h = sizes[k % len(sizes)]
+            k += 1
+            Image.fromarray(img).resize((w, h), Image.NEAREST).save(
+                osp.join(folder, f'{i:04d}.jpg'), quality=90)
+    return root
+
+
+def truncate_in_scan_data(path: str, fraction: float = 0.5) -> str:
+    """Cut a JPEG file inside its entropy-coded scan data: keep the headers
+    and ``fraction`` of the bytes after the start-of-scan marker (FFDA), so
+    the header check ``Image.verify`` still passes."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    sos = data.find(b'\xff\xda')
+    if sos < 0:
+        raise ValueError(f'{path} has no start-of-scan marker.')
+    cut = sos + 20 + int((len(data) - sos - 20) * fraction)
+    with open(path, 'wb') as f:
+        f.write(data[:cut])
+    return path

@@ -73,6 +73,11 @@ CIFAR_STATS = {
     glob.glob(osp.join(ROOT, 'configs/diffult/ce_*.py'))))
 def test_every_config_loads_and_builds_its_model(config):
     cfg = Config.fromfile(config)
+    if 'image_folder' in cfg:  # the tools apply these settings (README)
+        from sau_mm.engine.image_folder_settings import \
+            apply_image_folder_settings
+        cfg.image_folder.num_classes = 10
+        apply_image_folder_settings(cfg)
     model_cfg = cfg.model.copy()
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     model = MODELS.build(model_cfg)

@@ -3,6 +3,7 @@
 python tools/diffult_filter.py MANIFEST CLS_CONFIG CLS_CHECKPOINT
     [--out OUT] [--rule centroid|agreement] [--quantile 0.1] [--threshold 0.5]
     [--target-count N] [--batch-size 256] [--num-workers 2] [--device cuda]
+    [--cfg-options k=v ...]   (the classifier config's, as in its training)
 
 centroid: keep a sample whose feature's cosine similarity to its class's
 real-feature centre is >= the quantile q of the real images' similarities;
@@ -15,7 +16,9 @@ import os.path as osp
 
 import sau_mm  # noqa: F401  (compat fixes + registration, before mmengine)
 import torch
+from mmengine.config import Config, DictAction
 
+from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 from sau_mm.generation.diffult.filtering import RULES, filter_manifest
 
 
@@ -38,6 +41,10 @@ def parse_args():
     parser.add_argument('--num-workers', type=int, default=2)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
                         else 'cpu')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the classifier config, key=value, as '
+        'when it was trained (e.g. image_folder.data_root=data/my_images)')
     return parser.parse_args()
 
 
@@ -45,7 +52,11 @@ def main():
     args = parse_args()
     out = args.out or osp.join(osp.dirname(args.manifest),
                                'manifest_filtered.jsonl')
-    filter_manifest(args.manifest, args.cls_config, args.cls_checkpoint, out,
+    cfg = Config.fromfile(args.cls_config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    apply_image_folder_settings(cfg, args.cfg_options)
+    filter_manifest(args.manifest, cfg, args.cls_checkpoint, out,
                     args.rule, args.threshold, args.quantile,
                     args.target_count, args.batch_size, args.num_workers,
                     args.device)

@@ -1,9 +1,11 @@
 """Train a model from a config: python tools/train.py CONFIG [options]."""
 import argparse
+import sys
 
 import sau_mm  # noqa: F401  (compat fixes + registration, before mmengine)
 from mmengine.runner import Runner
 
+from sau_mm.engine.checkpoint_files import CheckpointError, resolve_resume
 from sau_mm.engine.runner_setup import add_common_args, enable_amp, load_config
 
 
@@ -29,10 +31,15 @@ def main():
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
         enable_amp(cfg)
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+    if args.resume is not None:
+        # a bad file: an error naming the newest complete older checkpoint
+        # (--resume FILE), or a fall back to it with a warning (--resume)
+        try:
+            cfg.load_from = resolve_resume(
+                cfg.work_dir, None if args.resume == 'auto' else args.resume)
+        except CheckpointError as e:
+            sys.exit(f'--resume: {e}')
+        cfg.resume = True
     Runner.from_cfg(cfg).train()
 
 

@@ -2,11 +2,13 @@
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['sau_mm'], allow_failed_imports=False)
 
+# AtomicCheckpointHook: MMEngine's CheckpointHook (same options) with
+# kill-proof writes and the best-so-far state carried through --resume.
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
+    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3,
                     save_last=True, save_best='lt/top1', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),

@@ -3,7 +3,7 @@
 n_c = int(n_max * IF ** (-c / (C - 1)))  for class c = 0..C-1 (METHOD.md, 1).
 The subset defaults to LDAM-DRW's split (``method='ldam'``, seed 0).
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -77,10 +77,42 @@ def select_long_tail(labels: Sequence[int], num_classes: int,
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, int)
 
 
-def shot_group(num_real_train_images: int) -> str:
-    """many (> 100), medium (20..100) or few (< 20) real training images."""
-    if num_real_train_images > 100:
+# many: more than `many_above` real training images; few: fewer than
+# `few_below`; medium: the rest (the usual CIFAR-LT / ImageNet-LT split).
+DEFAULT_SHOT_THRESHOLDS = dict(many_above=100, few_below=20)
+
+
+def check_shot_thresholds(thresholds: Optional[dict]) -> dict:
+    """``dict(many_above=M, few_below=F)`` completed with the defaults and
+    checked (F <= M + 1, so the groups never overlap)."""
+    unknown = set(thresholds or {}) - set(DEFAULT_SHOT_THRESHOLDS)
+    if unknown:
+        raise ValueError(
+            f'shot_thresholds takes {sorted(DEFAULT_SHOT_THRESHOLDS)}, got '
+            f'{sorted(unknown)}.')
+    out = dict(DEFAULT_SHOT_THRESHOLDS, **(thresholds or {}))
+    if out['few_below'] > out['many_above'] + 1:
+        raise ValueError(
+            f'shot_thresholds: few_below={out["few_below"]} is above '
+            f'many_above={out["many_above"]} + 1, so a class would be both '
+            'many and few.')
+    return out
+
+
+def shot_group(num_real_train_images: int, many_above: int = 100,
+               few_below: int = 20) -> str:
+    """many (> many_above), medium (few_below..many_above) or few
+    (< few_below) real training images; defaults > 100, 20..100, < 20."""
+    if num_real_train_images > many_above:
         return 'many'
-    if num_real_train_images >= 20:
+    if num_real_train_images >= few_below:
         return 'medium'
     return 'few'
+
+
+def shot_group_rule(group: str, many_above: int = 100,
+                    few_below: int = 20) -> str:
+    """The rule of a group in words, e.g. '> 100 real training images'."""
+    return {'many': f'> {many_above}',
+            'medium': f'{few_below}..{many_above}',
+            'few': f'< {few_below}'}[group] + ' real training images'

@@ -68,8 +68,9 @@ def read_cifar(data_root: str, name: str, split: str,
     return classes, samples
 
 
-def read_image_folder(data_root: str, split: Optional[str]) -> Sources:
-    """``data_root/<split>/<class>/<file>``; classes are sorted folder names."""
+def image_folder_classes(data_root: str, split: Optional[str]) -> List[str]:
+    """The class names of ``data_root/<split>/<class>/<file>``: the sorted
+    folder names (label c is the c-th)."""
     root = osp.join(data_root, split) if split else data_root
     if not osp.isdir(root):
         raise _missing_root(
@@ -79,6 +80,13 @@ def read_image_folder(data_root: str, split: Optional[str]) -> Sources:
                      if osp.isdir(osp.join(root, d)))
     if not classes:
         raise ValueError(f'No class folders under {root!r}.')
+    return classes
+
+
+def read_image_folder(data_root: str, split: Optional[str]) -> Sources:
+    """``data_root/<split>/<class>/<file>``; classes are sorted folder names."""
+    root = osp.join(data_root, split) if split else data_root
+    classes = image_folder_classes(data_root, split)
     samples = []
     for label, name in enumerate(classes):
         files = sorted(f for f in os.listdir(osp.join(root, name))

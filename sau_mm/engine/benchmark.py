@@ -19,6 +19,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from .image_folder_settings import apply_image_folder_settings
+
 
 def _sync():
     if torch.cuda.is_available():
@@ -31,6 +33,7 @@ def measure(config: str, iters: int, warmup: int,
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    apply_image_folder_settings(cfg, cfg_options)
     cfg.work_dir = cfg.get('work_dir') or '/tmp/sau_mm_benchmark'
     cfg.log_level = 'WARNING'
     runner = Runner.from_cfg(cfg)

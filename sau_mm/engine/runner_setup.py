@@ -8,6 +8,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
+from .image_folder_settings import apply_image_folder_settings
+
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
@@ -23,12 +25,16 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def load_config(args) -> Config:
     """Config + CLI: work_dir (CLI > file > work_dirs/<config name>),
-    --cfg-options, launcher, and the CPU settings for distributed runs."""
+    --cfg-options, the image-folder settings, launcher, and the CPU settings
+    for distributed runs."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    # image-folder configs: image_folder.{data_root,num_classes,image_size}
+    # into every place that uses them (the dumped config shows them)
+    apply_image_folder_settings(cfg, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

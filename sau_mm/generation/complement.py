@@ -9,6 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS
 
+from sau_mm.engine.image_folder_settings import apply_image_folder_settings
+
 
 def complement_counts(real_counts: Sequence[int],
                       target: Optional[int] = None,
@@ -36,6 +38,7 @@ def real_training_set(config: Union[str, Config],
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    apply_image_folder_settings(cfg, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     key, ds_cfg = 'train_dataloader.dataset', cfg.train_dataloader.dataset
     while ds_cfg.get('type') != 'LongTailSyntheticDataset' and \

@@ -35,6 +35,7 @@ train_dataloader = dict(
         source=source,
         split='train',
         num_classes=num_classes,
+        image_size=32,  # another size (e.g. synthetic 64x64) is resized
         imbalance_factor=100,
         subset_method='ldam',  # LDAM-DRW's split (METHOD.md, 1)
         subset_seed=0,
@@ -51,6 +52,7 @@ val_dataloader = dict(
         source=source,
         split='test',
         num_classes=num_classes,
+        image_size=32,
         pipeline=test_pipeline,
         test_mode=True))
 val_evaluator = dict(type='LongTailAccuracy', topk=(1, 5))

@@ -49,8 +49,9 @@ log_processor = dict(by_epoch=False)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
-    checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False,
-                    interval=10000, max_keep_ckpts=3, save_last=True),
+    checkpoint=dict(_delete_=True, type='AtomicCheckpointHook',
+                    by_epoch=False, interval=10000, max_keep_ckpts=3,
+                    save_last=True),
 )
 # EMA: averaged = (1 - momentum) * averaged + momentum * weights, i.e.
 # decay 0.9999; checkpoints hold the EMA weights in `state_dict` (the raw

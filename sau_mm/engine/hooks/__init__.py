@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
 from .class_counts_hook import ClassCountsHook  # noqa: F401
 from .rng_state_hook import RNGStateHook  # noqa: F401
 from .label_correction_hook import LabelCorrectionHook  # noqa: F401

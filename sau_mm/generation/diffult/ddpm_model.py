@@ -121,7 +121,10 @@ class ClassConditionalDDPM(BaseModel):
                sampler: str = 'ddim',
                steps: int = 100) -> torch.Tensor:
         """Generate one image per label; image i depends only on
-        ``generators[i]`` (its initial noise and, for DDPM, its step noise).
+        ``generators[i]`` (its initial noise and, for DDPM, its step noise),
+        and on the batch size and its row i through float rounding (the
+        kernels' order of operations; fix both for bit-identical images, as
+        ``sampling.sample_complement`` does).
 
         Returns (N, 3, H, W) uint8 RGB: round((x0 + 1) * 127.5), x0 clipped
         to [-1, 1].

@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from sau_mm.datasets.manifest import (ManifestRecord, read_manifest,
                                       resolve_path, write_manifest)
+from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 
 from ..complement import real_training_set
 
@@ -120,7 +121,9 @@ def filter_manifest(manifest: str, cls_config: str, cls_checkpoint: str,
     ``<out>.report.json`` and ``<out>.report.log``; return the report."""
     if rule not in RULES:
         raise ValueError(f'rule must be one of {RULES}, got {rule!r}.')
-    cfg = Config.fromfile(cls_config)
+    cfg = Config.fromfile(cls_config) if isinstance(cls_config,
+                                                    str) else cls_config
+    apply_image_folder_settings(cfg)  # image-folder configs (README)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = init_model(cfg, cls_checkpoint, device=device)
     test_pipeline = (cfg.get('test_dataloader') or cfg.val_dataloader)[

@@ -3,11 +3,18 @@
 Plan: class c gets ``ceil(oversample * max(0, target - real_c))`` images,
 ``target`` defaulting to the largest real class. Image i of class c is
 ``images/<c>/<i:06d>.png`` with seed ``image_seed(seed, c, i)`` (its own
-generator: the result does not depend on batching); both rules are
-:mod:`sau_mm.generation.complement`'s, shared with the text-to-image stages. Images are written
-atomically (temp file + ``os.replace``); a rerun skips images already on
-disk and readable, so an interrupted run resumes. ``sampling.json`` records
-the settings; a rerun with other settings into the same folder is refused.
+generator for all its noise); both rules are
+:mod:`sau_mm.generation.complement`'s, shared with the text-to-image stages.
+Bit-identical whatever the batch composition: float kernels (convolutions,
+matrix products) round differently for different batch shapes and rows, so
+the UNet always runs on exactly ``batch_size`` rows and image (c, i) always
+sits in row :func:`image_row` (empty rows are padding). An image regenerated
+alone after a kill is then the image of the uninterrupted run, bit for bit
+(same ``batch_size``; another one can change a pixel value by 1, with a
+warning). Images are written atomically (temp file + ``os.replace``); a
+rerun skips images already on disk and readable, so an interrupted run
+resumes. ``sampling.json`` records the settings; a rerun with other settings
+into the same folder is refused.
 The manifest (``manifest.jsonl``, source ``'diffult'``) lists every planned
 image and is written at the end.
 """
@@ -47,17 +54,36 @@ def save_png_atomic(array, path: str) -> None:
     os.replace(tmp, path)
 
 
-def load_generator(config: str, checkpoint: str, device: str):
-    """The ClassConditionalDDPM of a config with a checkpoint's weights
-    (the checkpoint's ``state_dict`` holds the EMA weights: EMAHook swaps
-    them in when saving), and the config."""
-    cfg = Config.fromfile(config)
+def load_generator(config, checkpoint: str, device: str):
+    """The ClassConditionalDDPM of a config (path, or a Config with its
+    --cfg-options and image-folder settings applied) with a checkpoint's
+    weights (the checkpoint's ``state_dict`` holds the EMA weights: EMAHook
+    swaps them in when saving), and the config."""
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model_cfg = cfg.model.copy()
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     model = MODELS.build(model_cfg)
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return model.to(device).eval(), cfg
+
+
+def image_row(label: int, index: int, batch_size: int) -> int:
+    """The row of image ``index`` of class ``label`` in every UNet batch of
+    ``batch_size`` rows: a class's images take consecutive rows from a
+    class-dependent start (Knuth's multiplicative hash), so a fresh run
+    fills its batches almost fully."""
+    return (index + label * 2654435761) % batch_size
+
+
+def fixed_row_batches(jobs, batch_size: int):
+    """Batches of exactly ``batch_size`` rows from ``(record, row)`` jobs:
+    each record in its row, None in rows without one."""
+    queues = [[] for _ in range(batch_size)]
+    for record, row in jobs:
+        queues[row].append(record)
+    for k in range(max(map(len, queues), default=0)):
+        yield [q[k] if k < len(q) else None for q in queues]
 
 
 def sample_complement(model, real_counts: Sequence[int], out_dir: str,
@@ -71,7 +97,7 @@ def sample_complement(model, real_counts: Sequence[int], out_dir: str,
     _, _, counts = complement_counts(real_counts, target, oversample)
     record = dict(settings or {}, target=target, oversample=oversample,
                   guidance=guidance, sampler=sampler, steps=steps, seed=seed,
-                  planned=counts)
+                  batch_size=batch_size, planned=counts)
     check_settings(out_dir, record)
     size = model.unet.config.sample_size
     size = (size, size) if isinstance(size, int) else tuple(size)[::-1]
@@ -83,21 +109,23 @@ def sample_complement(model, real_counts: Sequence[int], out_dir: str,
                                           source='diffult',
                                           seed=image_seed(seed, label, i)))
             if not is_valid_image(osp.join(out_dir, rel), size):
-                jobs.append(records[-1])
+                jobs.append((records[-1], image_row(label, i, batch_size)))
     print_log(f'DiffuLT sampling: {sum(counts)} planned, '
               f'{sum(counts) - len(jobs)} already done, {len(jobs)} to '
               f'generate ({sampler}, {steps} steps, guidance {guidance}).',
               logger='current')
     progress = ProgressBar(len(jobs)) if jobs else None
-    for start in range(0, len(jobs), batch_size):
-        batch = jobs[start:start + batch_size]
-        generators = [torch.Generator().manual_seed(r.seed) for r in batch]
-        images = model.sample([r.label for r in batch], generators, guidance,
-                              sampler, steps)
+    for rows in fixed_row_batches(jobs, batch_size):
+        # padding rows: class 0, seed 0 (never saved)
+        generators = [torch.Generator().manual_seed(r.seed if r else 0)
+                      for r in rows]
+        images = model.sample([r.label if r else 0 for r in rows],
+                              generators, guidance, sampler, steps)
         images = images.permute(0, 2, 3, 1).cpu().numpy()
-        for rec, img in zip(batch, images):
-            save_png_atomic(img, osp.join(out_dir, rec.path))
-            progress.update()
+        for rec, img in zip(rows, images):
+            if rec is not None:
+                save_png_atomic(img, osp.join(out_dir, rec.path))
+                progress.update()
     manifest = osp.join(out_dir, 'manifest.jsonl')
     write_manifest(manifest, records)
     print_log(f'Wrote {manifest} ({len(records)} images).', logger='current')
@@ -115,6 +143,14 @@ def check_settings(out_dir: str, settings: dict) -> None:
         keys = ('checkpoint', 'guidance', 'sampler', 'steps', 'seed')
         changed = {k: (old.get(k), settings.get(k)) for k in keys
                    if old.get(k) != settings.get(k)}
+        if old.get('batch_size', settings.get('batch_size')) != \
+                settings.get('batch_size'):
+            print_log(f'{out_dir} was sampled with batch size '
+                      f'{old["batch_size"]}, now {settings["batch_size"]}: '
+                      'images generated now can differ (by 1 in a pixel '
+                      'value) from those of an uninterrupted run. Keep the '
+                      'batch size to resume exactly.', logger='current',
+                      level=30)
         if changed:
             raise ValueError(
                 f'{out_dir} was sampled with other settings (old, new): '

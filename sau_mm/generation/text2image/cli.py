@@ -20,6 +20,7 @@ dataset config then points at D/manifest.jsonl
 """
 import argparse
 import contextlib
+import logging
 import os
 import os.path as osp
 import signal
@@ -262,6 +263,22 @@ def _sigterm_exits():
         signal.signal(signal.SIGTERM, previous)
 
 
+class PlainLines(logging.Formatter):
+    """Stage log lines as ``2026-05-01 12:00:00 message`` (``... ERROR:
+    message`` from warnings up), instead of MMLogger's ``- mmengine - ERROR
+    - .../mmengine/logging/logger.py - print_log - 355 -`` prefix, which
+    names mmengine's print_log rather than anything of ours."""
+
+    def __init__(self):
+        super().__init__(datefmt='%Y-%m-%d %H:%M:%S')
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = '' if record.levelno <= logging.INFO else \
+            f'{record.levelname}: '
+        return f'{self.formatTime(record, self.datefmt)} {level}' \
+            f'{record.getMessage()}'
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one stage (``argv`` as in ``tools/generate_synthetic.py``; None:
     ``sys.argv[1:]``); 0 on success, 1 on an error the message explains.
@@ -270,11 +287,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         args = parse_args(argv)
         stamp = time.strftime('%Y%m%d_%H%M%S')
         os.makedirs(osp.join(args.out_dir, LOG_DIR), exist_ok=True)
-        MMLogger.get_instance(
+        logger = MMLogger.get_instance(
             f'generate_synthetic_{args.stage}_{stamp}_{time.monotonic_ns()}',
             log_file=osp.join(args.out_dir, LOG_DIR,
                               f'{args.stage}_{stamp}.log'),
             file_mode='a')
+        for handler in logger.handlers:  # console and log file
+            handler.setFormatter(PlainLines())
         print_log(f'Stage {args.stage}, out_dir '
                   f'{osp.abspath(args.out_dir)}', logger='current')
         try:

@@ -9,6 +9,7 @@ so an interrupted or repeated run never asks twice. The result,
 ``prompts.json``, lists the prompt of image i of class c as
 ``prompts[c][i]``.
 """
+import errno
 import os
 import os.path as osp
 import random
@@ -47,6 +48,20 @@ class _Unusable(Exception):
     """An answer that is not a usable prompt (retried like a failure)."""
 
 
+def connection_refused(error: BaseException):
+    """The ConnectionRefusedError (ECONNREFUSED) behind a client error (the
+    openai client wraps httpx's, which wraps the socket's), or None."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ConnectionRefusedError) or (
+                isinstance(error, OSError)
+                and error.errno == errno.ECONNREFUSED):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def basic_prompts(plan: dict, templates: Sequence[str] = (DEFAULT_TEMPLATE,)
                   ) -> dict:
     """prompts.json content from templates (``{class}`` is the class)."""
@@ -71,7 +86,8 @@ class LLMClient:
     """One validated prompt per :meth:`ask` from an OpenAI-compatible chat
     endpoint. Connection errors, timeouts, HTTP 429/5xx and unusable answers
     (not a chat completion, empty text) are retried with exponential backoff
-    (``backoff * 2**k`` s, jittered); other HTTP errors fail at once. Answers
+    (``backoff * 2**k`` s, jittered); other HTTP errors, and a refused
+    connection (nothing listens at that host and port), fail at once. Answers
     are cleaned (whitespace, quotes), prefixed with "A photo of a {class}."
     when they do not name the class (``require_class_name``) and cut to
     ``max_words`` words. The API key is read from the environment variable
@@ -135,6 +151,10 @@ class LLMClient:
                 return self._clean(self._content(answer), name)
             except (openai.APIConnectionError, openai.RateLimitError,
                     openai.InternalServerError, _Unusable) as e:
+                refused = connection_refused(e)
+                if refused is not None:  # no server there: retries only wait
+                    raise PromptEndpointError(
+                        self._refused_message(refused)) from e
                 last = e
             except openai.APIStatusError as e:
                 raise PromptEndpointError(self._status_message(e)) from e
@@ -176,6 +196,12 @@ class LLMClient:
                          e.status_code, '--model and the request settings')
         return (f'The LLM endpoint {self.base_url} refused the request: HTTP '
                 f'{e.status_code} ({e.message}). Check {hint}.')
+
+    def _refused_message(self, cause: OSError) -> str:
+        return (f'The LLM endpoint {self.base_url} cannot be reached: the '
+                f'connection was refused ({cause}), so no server listens at '
+                'that host and port (not retried). Check --base-url (host '
+                'and port) and that the server is running.')
 
     def _failure_message(self, last: Exception) -> str:
         tries = self.max_retries + 1

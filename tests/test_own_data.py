@@ -1,0 +1,432 @@
+"""Your own data (issue 11, "Bring your own data"): the image-folder configs
+(each setting set once), resizing instead of silent crops, class-count
+agreement, configurable shot groups, full-decode image checks, short logs
+with the full lists in files, and the DiffuLT sampling plan. Bad inputs go
+through the real tools (tools/*.py run in this process) where practical."""
+import glob
+import json
+import os.path as osp
+import runpy
+import sys
+from types import SimpleNamespace
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from data_factory import (make_cifar, make_photo_folder,
+                          make_synthetic_manifest, truncate_in_scan_data)
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpretrain.registry import DATASETS, MODELS
+from PIL import Image
+from runner_utils import small_cfg
+
+import sau_mm.datasets.lt_synthetic_dataset as lt
+from sau_mm.datasets.long_tail import check_shot_thresholds, shot_group
+from sau_mm.engine.hooks import ClassCountsHook
+from sau_mm.engine.hooks.class_counts_hook import check_class_count_agreement
+from sau_mm.engine.image_folder_settings import apply_image_folder_settings
+from sau_mm.evaluation.metrics.long_tail_accuracy import LongTailAccuracy
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CE = osp.join(ROOT, 'configs/baselines/resnet32_image_folder/ce.py')
+BS = osp.join(ROOT,
+              'configs/baselines/resnet32_image_folder/balanced_softmax.py')
+SAU = osp.join(ROOT, 'configs/sau/resnet32_image_folder.py')
+DDPM = osp.join(ROOT, 'configs/diffult/ddpm_small_image_folder.py')
+# 22 classes (more than LOG_MAX_CLASSES = 20: the per-class list goes to a
+# file), naturally long-tailed, 2..12 images: every class is "few".
+COUNTS = [12, 9, 7, 6, 5, 5, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]
+SIZE = 16  # image_folder.image_size in the runs (photos are 16..80 px)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_torch_thread():
+    """The tiny models here run fastest on one thread, and two threads on
+    two shared cores can be 50x slower (spinning OpenMP workers)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('photos'))
+    make_photo_folder(root, COUNTS, 'train')
+    make_photo_folder(root, [1] * len(COUNTS), 'test', seed=1)
+    return root
+
+
+def setting_options(data_root, size=SIZE):
+    return [f'image_folder.data_root={data_root}',
+            f'image_folder.image_size={size}']
+
+
+LOADERS = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test')
+           for k in ('num_workers=0', 'persistent_workers=False')]
+TRAIN_LOADER = LOADERS[:2]  # the DiffuLT generator has no val/test loaders
+
+
+def run_tool(monkeypatch, tool, *args):
+    monkeypatch.setattr(sys, 'argv', [tool] + [str(a) for a in args])
+    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
+
+
+def run_log(work_dir):
+    return open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]).read()
+
+
+def datasets_of(cfg):
+    out = []
+    for split in ('train', 'val', 'test'):
+        ds = (cfg.get(f'{split}_dataloader') or {}).get('dataset')
+        while ds is not None and ds.get('type') != 'LongTailSyntheticDataset':
+            ds = ds.get('dataset')
+        if ds is not None:
+            out.append(ds)
+    return out
+
+
+def transforms(node, kind):
+    """Every transform dict of type ``kind`` anywhere under ``node``."""
+    found = []
+    if isinstance(node, dict):
+        if node.get('type') == kind:
+            found.append(node)
+        for v in node.values():
+            found += transforms(v, kind)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            found += transforms(v, kind)
+    return found
+
+
+# ------------------------------------------------------------- set once
+def test_each_setting_is_set_once_and_the_dump_shows_it(photos, tmp_path):
+    opts = {'image_folder.data_root': photos, 'image_folder.image_size': 24}
+    for path in (CE, BS, SAU, DDPM):
+        cfg = Config.fromfile(path)
+        cfg.merge_from_dict(opts)
+        apply_image_folder_settings(cfg, opts)
+        # num_classes=None: counted from <data_root>/train
+        assert cfg.image_folder.num_classes == len(COUNTS)
+        for ds in datasets_of(cfg):
+            assert (ds.data_root, ds.num_classes, ds.image_size) == (
+                photos, len(COUNTS), 24), path
+        model = cfg.model
+        if path == DDPM:
+            assert (model.num_classes, model.unet.sample_size) == (22, 24)
+        else:
+            assert model.head.num_classes == 22
+            assert cfg.data_preprocessor.num_classes == 22
+        crops = transforms(cfg.train_dataloader, 'RandomCrop')
+        assert crops or path == DDPM
+        assert all((t.crop_size, t.padding) == (24, 3) for t in crops)
+        if path == SAU:  # the three views and the partner
+            assert len(crops) == 3
+            assert [t.size for t in transforms(cfg.train_dataloader,
+                                               'SimAugment')] == [24]
+            assert [t.length for t in transforms(cfg.train_dataloader,
+                                                 'SAUCutout')] == [12]
+        # the dumped config holds the values used, and loads back as is
+        cfg.dump(str(tmp_path / 'dumped.py'))
+        back = Config.fromfile(str(tmp_path / 'dumped.py'))
+        assert [d.data_root for d in datasets_of(back)] == \
+            [photos] * len(datasets_of(cfg))
+        assert back.image_folder.num_classes == 22
+    # setting a copy instead of the setting: an error naming the setting
+    cfg = Config.fromfile(CE)
+    bad = {'train_dataloader.dataset.data_root': photos}
+    cfg.merge_from_dict(bad)
+    with pytest.raises(ValueError, match=r'image_folder\.data_root=\.\.\. '
+                       'instead'):
+        apply_image_folder_settings(cfg, bad)
+    # the default folder does not exist: the error says what to set
+    with pytest.raises(FileNotFoundError,
+                       match=r"image_folder\.data_root='data/my_images'"):
+        apply_image_folder_settings(Config.fromfile(CE))
+
+
+# ------------------------------------- a photo folder through the train tool
+def test_balanced_softmax_on_a_photo_folder(photos, tmp_path, monkeypatch):
+    """Full-size photos of many sizes: resized (counted), validation runs
+    (it used to crash with "Trying to resize storage that is not
+    resizable"), the loss confirms its counts, the 22-class listing goes to
+    a file, the empty groups say so, the dumped config shows the folder."""
+    work = str(tmp_path / 'bs')
+    run_tool(monkeypatch, 'train.py', BS, '--work-dir', work,
+             '--cfg-options', *setting_options(photos), *LOADERS,
+             'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+             'default_hooks.logger.interval=1')
+    log = run_log(work)
+    assert ('LogitAdjustedLoss: class counts set, 22 classes, min 2 max 12'
+            in log)
+    n_train = sum(COUNTS)
+    n_small = sum(1 for i in range(n_train) if i % 4 == 3)  # 16x16 ones
+    assert (f'{n_train - n_small} of {n_train} real images (64x48: '
+            in log), log
+    assert f'are not {SIZE}x{SIZE} (width x height)' in log
+    assert 'real images checked (full decode)' in log
+    assert 'many  : no class in this group (> 100 real training images)' \
+        in log
+    assert 'lt/many: no class in this group' in log  # not a bare nan
+    assert 'lt/few: ' in log and 'lt/top1: ' in log
+    listing = glob.glob(osp.join(work, '*', 'class_counts_train.txt'))
+    assert listing and f'per-class list in {listing[0]}' in log
+    assert len([ln for ln in open(listing[0]) if 'class_0' in ln]) == 22
+    assert 'class_021' not in log  # the log has the summary only
+    dumped = Config.fromfile(osp.join(work, 'balanced_softmax.py'))
+    assert dumped.train_dataloader.dataset.data_root == photos
+    assert dumped.model.head.num_classes == 22
+    assert dumped.train_dataloader.dataset.image_size == SIZE
+
+
+def test_sau_on_a_photo_folder_with_synthetic_images_of_another_size(
+        photos, tmp_path, monkeypatch):
+    """SAU's three views and partner at image_size; 32x32 synthetic images
+    in a 16x16 set are resized (a warning counts them); a long partial-fill
+    listing is a summary in the log and a file."""
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [2] * 22)
+    work = str(tmp_path / 'sau')
+    run_tool(monkeypatch, 'train.py', SAU, '--work-dir', work,
+             '--cfg-options', *setting_options(photos), *LOADERS,
+             f'train_dataloader.dataset.dataset.synthetic_manifest={manifest}',
+             'model.backbone.base_channels=8', 'model.head.in_channels=32',
+             'train_cfg.max_epochs=1')
+    log = run_log(work)
+    # class c needs 12 - n_c synthetic images and gets at most 2
+    n_syn = sum(min(2, 12 - n) for n in COUNTS)
+    short = [c for c, n in enumerate(COUNTS) if 12 - n > 2]
+    assert (f'{n_syn} of {n_syn} synthetic images (32x32: {n_syn}) are not '
+            f'{SIZE}x{SIZE}' in log)
+    assert 'WARNING' in log.split(f'{n_syn} of {n_syn} synthetic')[0] \
+        .splitlines()[-1]
+    line = next(ln for ln in log.splitlines()
+                if 'Partial synthetic fill' in ln)
+    assert f'{len(short)} of 22 classes short' in line and len(line) < 600
+    path = glob.glob(osp.join(work, '*', 'synthetic_partial_fill_train.txt'))
+    assert path and f'full list in {path[0]}' in line
+    assert len(open(path[0]).read().splitlines()) == 1 + len(short)
+    assert 'lt/top1: ' in log
+
+
+# -------------------------------------------------- class count agreement
+class IterCounter(Hook):
+    def __init__(self):
+        self.iters = 0
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.iters += 1
+
+
+@pytest.fixture(scope='module')
+def cifar10(tmp_path_factory):
+    return make_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10', 10,
+                      train_per_class=20, test_per_class=2)
+
+
+def test_head_with_another_class_count_stops_before_the_first_iteration(
+        cifar10, tmp_path):
+    config = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce.py')
+    cfg = small_cfg(config, cifar10, str(tmp_path), epochs=1, **{
+        'model.head.num_classes': 100, 'data_preprocessor.num_classes': 100})
+    runner = Runner.from_cfg(cfg)
+    counter = IterCounter()
+    runner.register_hook(counter)
+    with pytest.raises(ValueError) as err:
+        runner.train()
+    msg = str(err.value)
+    assert 'the training data has 10 classes' in msg
+    assert 'model.head.num_classes=100' in msg
+    assert 'data_preprocessor.num_classes=100' in msg
+    assert 'image_folder.num_classes=10' in msg
+    assert counter.iters == 0
+
+
+def build_from(config, num_classes):
+    cfg = Config.fromfile(config)
+    cfg.image_folder.num_classes = num_classes
+    apply_image_folder_settings(cfg)
+    init_default_scope('mmpretrain')
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor'):
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return MODELS.build(model_cfg)
+
+
+def photo_dataset(root, **kwargs):
+    return DATASETS.build(dict(type='LongTailSyntheticDataset',
+                               data_root=root, source='image_folder',
+                               image_size=SIZE, pipeline=[], **kwargs))
+
+
+def test_sau_model_and_generator_class_counts_are_checked(photos, tmp_path):
+    train = photo_dataset(photos)
+    runner = SimpleNamespace()
+    import sau_mm.generation.diffult  # noqa: F401  (registers the DDPM)
+    for config, key in ((SAU, 'model.head.num_classes=7'),
+                        (DDPM, 'model.num_classes=7')):
+        with pytest.raises(ValueError, match=r'training data has 22 '
+                           rf'classes .* but {key}\b'):
+            check_class_count_agreement(runner, build_from(config, 7), train)
+    check_class_count_agreement(runner, build_from(SAU, 22), train)
+    # a test split whose class folders differ from the training ones
+    other = str(tmp_path / 'other')
+    make_photo_folder(other, [2] * 22, 'test')
+    (tmp_path / 'other' / 'test' / 'class_021').rename(
+        tmp_path / 'other' / 'test' / 'class_zzz')
+    val = photo_dataset(other, split='test', test_mode=True)
+    runner = SimpleNamespace(_val_loop=SimpleNamespace(
+        dataloader=SimpleNamespace(dataset=val)))
+    with pytest.raises(ValueError, match=r"missing in val: \['class_021'\], "
+                       r"not in train: \['class_zzz'\]"):
+        check_class_count_agreement(runner, build_from(SAU, 22), train)
+
+
+# ------------------------------------------------------------ shot groups
+def test_shot_thresholds_are_configurable_and_reach_the_metric(photos):
+    assert shot_group(50, many_above=40, few_below=10) == 'many'
+    assert [shot_group(n) for n in (101, 100, 20, 19)] == [
+        'many', 'medium', 'medium', 'few']
+    with pytest.raises(ValueError, match='both many and few'):
+        check_shot_thresholds(dict(many_above=5, few_below=10))
+    with pytest.raises(ValueError, match='takes'):
+        check_shot_thresholds(dict(many=5))
+    thresholds = dict(many_above=8, few_below=3)
+    train = photo_dataset(photos, shot_thresholds=thresholds)
+    assert train.shot_groups()[:3] == ['many', 'many', 'medium']
+    assert train.shot_groups()[-1] == 'few'
+    # ClassCountsHook hands the dataset's thresholds to the metric
+    metric = LongTailAccuracy()
+    runner = SimpleNamespace(
+        train_dataloader=SimpleNamespace(dataset=train),
+        model=torch.nn.Linear(1, 1), log_dir=None,
+        _val_loop=SimpleNamespace(evaluator=SimpleNamespace(
+            metrics=[metric])), _test_loop=None)
+    ClassCountsHook().before_run(runner)
+    assert metric.shot_thresholds == thresholds
+    scores = torch.eye(22)
+    results = [dict(score=scores[c], label=c) for c in range(22)]
+    out = metric.compute_metrics(results)
+    assert out['many'] == out['medium'] == out['few'] == 100.0
+    # the default thresholds: many and medium are empty -> a text, no nan
+    metric = LongTailAccuracy(train_class_counts=COUNTS)
+    out = metric.compute_metrics(results)
+    assert out['many'] == out['medium'] == 'no class in this group'
+    assert out['few'] == 100.0
+    metric.set_train_class_counts([200] + COUNTS[1:])
+    out = metric.compute_metrics(results[1:])  # no test image of class 0
+    assert out['many'] == 'no test image in this group'
+    # thresholds set twice and different: an error naming the one place
+    with pytest.raises(ValueError, match='train_dataloader.dataset.'
+                       'shot_thresholds'):
+        LongTailAccuracy(shot_thresholds=dict(many_above=50)) \
+            .set_shot_thresholds(thresholds)
+
+
+def test_dataset_log_says_no_class_in_this_group(photos, monkeypatch):
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append(str(msg)))
+    photo_dataset(photos)
+    text = '\n'.join(logged)
+    assert 'many  : no class in this group (> 100 real training images)' \
+        in text
+    assert 'medium: no class in this group (20..100 real training images)' \
+        in text
+    assert 'few   : 22 classes (< 20 real training images)' in text
+
+
+# -------------------------------------------------- full-decode checks
+def test_a_jpeg_truncated_in_its_scan_data_is_caught(photos, tmp_path,
+                                                      monkeypatch):
+    root = str(tmp_path / 'broken')
+    make_photo_folder(root, [3, 2], 'train')
+    make_photo_folder(root, [1, 1], 'test')
+    bad = osp.join(root, 'train', 'class_001', '0001.jpg')
+    truncate_in_scan_data(bad)
+    with Image.open(bad) as img:
+        img.verify()  # the header check lets it through
+    with pytest.raises(ValueError) as err:
+        photo_dataset(root)
+    msg = str(err.value)
+    assert f"Real image '{bad}' cannot be decoded in full" in msg
+    assert 'image file is truncated' in msg and 'Replace it' in msg
+    assert 'verify_real=False' in msg
+    assert photo_dataset(root, verify_real=False).real_class_counts == [3, 2]
+    # through the train tool: stops at start-up with the same message
+    with pytest.raises(ValueError, match=r'0001\.jpg.* cannot be decoded'):
+        run_tool(monkeypatch, 'train.py', CE, '--work-dir',
+                 tmp_path / 'w', '--cfg-options', *setting_options(root),
+                 *LOADERS)
+    # a synthetic image (a JPEG in a .png file) cut the same way
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [0, 1])
+    syn = str(tmp_path / 'syn' / 'images' / '1' / '000000.png')
+    Image.open(syn).convert('RGB').resize((64, 64)).save(syn, format='JPEG')
+    truncate_in_scan_data(syn)
+    with pytest.raises(ValueError, match=r'000000\.png.*unreadable or '
+                       'corrupt.*truncated'):
+        photo_dataset(root, verify_real=False, synthetic_manifest=manifest)
+
+
+def test_synthetic_images_of_another_size_are_resized_not_cropped(
+        cifar10, tmp_path, monkeypatch):
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [20] * 10)
+    for path in glob.glob(str(tmp_path / 'syn' / 'images' / '*' / '*.png')):
+        Image.open(path).resize((64, 64), Image.BICUBIC).save(path)
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw)))
+    ds = DATASETS.build(dict(
+        type='LongTailSyntheticDataset', data_root=cifar10, source='cifar10',
+        imbalance_factor=4, synthetic_manifest=manifest,
+        pipeline=[dict(type='LoadImage'), dict(type='PackInputs')]))
+    n_syn = sum(ds.synthetic_class_counts)
+    msg, kw = next((m, k) for m, k in logged if 'are not 32x32' in m)
+    assert f'{n_syn} of {n_syn} synthetic images (64x64: {n_syn})' in msg
+    assert 'resizes them to 32x32' in msg and kw['level'] == 30
+    idx = ds.num_real
+    item = ds[idx]['inputs']
+    assert tuple(item.shape) == (3, 32, 32)
+    whole = mmcv.imresize(mmcv.imread(ds.get_data_info(idx)['img_path'],
+                                      channel_order='rgb'), (32, 32),
+                          interpolation='area')
+    np.testing.assert_array_equal(item.permute(1, 2, 0).numpy(), whole)
+
+
+# ------------------------------------------------------- DiffuLT sampling
+def test_diffult_on_a_photo_folder_and_its_sampling_plan(
+        photos, tmp_path, monkeypatch):
+    work = str(tmp_path / 'ddpm')
+    opts = setting_options(photos)
+    run_tool(monkeypatch, 'train.py', DDPM, '--work-dir', work,
+             '--cfg-options', *opts, *TRAIN_LOADER, 'train_cfg.max_iters=2',
+             'default_hooks.checkpoint.interval=2',
+             'train_dataloader.batch_size=4')
+    ckpt = osp.join(work, 'iter_2.pth')
+    assert osp.isfile(ckpt)
+    out = str(tmp_path / 'samples')
+    run_tool(monkeypatch, 'diffult_sample.py', DDPM, ckpt, '--out-dir', out,
+             '--per-class', 1, '--steps', 2, '--device', 'cpu',
+             '--cfg-options', *opts)
+    records = [json.loads(ln) for ln in open(osp.join(out,
+                                                      'manifest.jsonl'))]
+    assert sorted(r['label'] for r in records) == list(range(22))
+    with Image.open(osp.join(out, records[0]['path'])) as img:
+        assert img.size == (SIZE, SIZE)
+    settings = json.load(open(osp.join(out, 'sampling.json')))
+    assert settings['per_class'] == 1
+    assert settings['cfg_options']['image_folder.data_root'] == photos
+    # a plan of 0 images: an error, no manifest
+    empty = str(tmp_path / 'empty')
+    with pytest.raises(SystemExit, match='Nothing to sample: the plan has 0 '
+                       'images.*--per-class N'):
+        run_tool(monkeypatch, 'diffult_sample.py', DDPM, ckpt, '--out-dir',
+                 empty, '--target-count', 1, '--steps', 2, '--device', 'cpu',
+                 '--cfg-options', *opts)
+    assert not osp.exists(osp.join(empty, 'manifest.jsonl'))
