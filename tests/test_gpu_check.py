@@ -1,0 +1,63 @@
+"""tools/gpu_check.sh (its --cpu-dry-run) and tools/fetch_gpu_wheels.sh
+(its --list mode: no download here)."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, 'data', 'cifar10-jpeg', 'train')
+SHARED = os.path.join(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz')
+
+
+def test_fetch_gpu_wheels_list():
+    out = subprocess.run(['bash', 'tools/fetch_gpu_wheels.sh', '--list'],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    pkgs = [l for l in out.stdout.splitlines() if not l.startswith('data:')]
+    assert all(re.fullmatch(r'[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.+]*', p)
+               for p in pkgs), pkgs
+    names = {p.split('==')[0].lower().replace('_', '-') for p in pkgs}
+    assert {'mmengine', 'mmcv-lite', 'mmpretrain', 'kornia'} <= names
+    # the GPU machine brings these; generation packages are opt-in
+    assert not names & {'torch', 'torchvision', 'numpy', 'diffusers',
+                        'transformers', 'open-clip-torch', 'openai'}
+    assert len(names) == len(pkgs)  # one version of each
+    full = subprocess.run(
+        ['bash', 'tools/fetch_gpu_wheels.sh', '--list', '--with-generation'],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert 'diffusers==' in full and 'open_clip_torch==' in full
+    # the pins of requirements.txt
+    req = open(os.path.join(ROOT, 'requirements.txt')).read()
+    for p in pkgs + full.splitlines():
+        name = p.split('==')[0]
+        m = re.search(rf'^{re.escape(name)}==(\S+)', req, re.M)
+        if m:
+            assert p == f'{name}=={m.group(1)}'
+
+
+def test_gpu_check_cpu_dry_run(tmp_path):
+    if not os.path.isdir(DATA) and not os.path.exists(SHARED):
+        import pytest
+        pytest.skip('no CIFAR-10 (JPEG) here (data/ or ../shared/data)')
+    env = dict(os.environ, PYTHON=sys.executable)
+    proc = subprocess.run(
+        ['bash', 'tools/gpu_check.sh', str(tmp_path), '--cpu-dry-run'],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    log = (tmp_path / 'gpu_check.log').read_text() \
+        if (tmp_path / 'gpu_check.log').exists() else ''
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((tmp_path / 'gpu_check.json').read_text())
+    steps = summary['steps']
+    expected = ['oracle_manifest', 'smoke_ce', 'smoke_sau',
+                'smoke_glag_stage1', 'bench_ce', 'bench_sau', 'ce_run']
+    assert list(steps) == expected, steps
+    bad = {k: v for k, v in steps.items() if v['status'] != 'ok'}
+    assert not bad, (bad, log[-5000:])
+    assert summary['all_ok'] and summary['dry_run']
+    assert summary['device'] == 'cpu'
+    for name in ('bench_ce', 'bench_sau'):
+        assert steps[name]['samples_per_s'] > 0
+    ce = summary['ce_run']
+    assert ce['epochs_done'] == 2 and ce['last_checkpoint_epoch'] == 2
+    assert 0 <= ce['last_top1'] <= 100 and 0 <= ce['best_top1'] <= 100
