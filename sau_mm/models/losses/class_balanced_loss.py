@@ -5,11 +5,10 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from .utils import (as_soft_target, check_class_counts, check_num_classes,
-                    class_counts_missing)
+                    class_counts_missing, reduce_per_sample)
 
 LOSS_TYPES = ('softmax', 'focal', 'sigmoid')
 
@@ -103,7 +102,5 @@ class ClassBalancedLoss(nn.Module):
             # sum_k t_k w_k [sum_c neg_c + pos_k - neg_k]
             loss = (target @ class_weight) * neg.sum(-1) + (
                 target * class_weight * (pos - neg)).sum(-1)
-        if weight is not None:
-            weight = weight.float().view(-1)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction,
-                                                     avg_factor)
+        return self.loss_weight * reduce_per_sample(loss, weight, reduction,
+                                                    avg_factor)

@@ -6,12 +6,10 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from .utils import (as_soft_target, check_class_counts, check_num_classes,
-                    class_counts_missing)
+                    class_counts_missing, reduce_per_sample, soft_target_nll)
 
 
 @MODELS.register_module()
@@ -102,11 +100,8 @@ class GradualBalancedLoss(nn.Module):
         reduction = reduction_override or self.reduction
         z = cls_score.float()
         target = as_soft_target(label, z.size(-1)).to(z.device)
-        ce = -(target * F.log_softmax(z, -1)).sum(-1)
-        balanced = -(target * F.log_softmax(
-            z + self.log_prior.to(z), -1)).sum(-1)
+        ce = soft_target_nll(z, target)
+        balanced = soft_target_nll(z + self.log_prior.to(z), target)
         loss = (1 - self.alpha) * ce + self.alpha * balanced
-        if weight is not None:
-            weight = weight.float().view(-1)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction,
-                                                     avg_factor)
+        return self.loss_weight * reduce_per_sample(loss, weight, reduction,
+                                                    avg_factor)

@@ -4,12 +4,10 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from .utils import (as_soft_target, check_class_counts, check_num_classes,
-                    class_counts_missing)
+                    class_counts_missing, reduce_per_sample, soft_target_nll)
 
 
 @MODELS.register_module()
@@ -66,8 +64,6 @@ class LogitAdjustedLoss(nn.Module):
         z = cls_score.float()
         z = z + self.tau * self.log_prior.to(z)
         target = as_soft_target(label, z.size(-1)).to(z.device)
-        loss = -(target * F.log_softmax(z, -1)).sum(-1)
-        if weight is not None:
-            weight = weight.float().view(-1)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction,
-                                                     avg_factor)
+        loss = soft_target_nll(z, target)
+        return self.loss_weight * reduce_per_sample(loss, weight, reduction,
+                                                    avg_factor)

@@ -5,6 +5,7 @@ from typing import List, Sequence
 
 import torch
 import torch.nn.functional as F
+from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.structures import DataSample
 
 
@@ -79,3 +80,18 @@ def weighted_mean_factor(weights: torch.Tensor) -> torch.Tensor:
     0/0). All weights 1 gives the plain mean. SAU's classification branch and
     SyntheticWeightedClsHead (DiffuLT) both normalise this way."""
     return weights.sum().clamp_min(torch.finfo(weights.dtype).eps)
+
+
+def soft_target_nll(logits: torch.Tensor,
+                    target: torch.Tensor) -> torch.Tensor:
+    """Per-sample l_i = -sum_c t_ic log softmax(z_i)_c (t one-hot or soft)."""
+    return -(target * F.log_softmax(logits, -1)).sum(-1)
+
+
+def reduce_per_sample(loss: torch.Tensor, weight, reduction: str,
+                      avg_factor) -> torch.Tensor:
+    """MMPretrain's reduction of per-sample losses (optional per-sample
+    ``weight``, ``avg_factor``), as its own losses do it."""
+    if weight is not None:
+        weight = weight.float().view(-1)
+    return weight_reduce_loss(loss, weight, reduction, avg_factor)
