@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATA_SAMPLERS, DATASETS
 from torch.utils.data import DataLoader
 
-from sau_mm.datasets import MixPartnerDataset, MixPartnerSampler, samplers
+from sau_mm.datasets import MixPartnerDataset, MixPartnerSampler
 from sau_mm.datasets.transforms import SAUView
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -98,9 +98,9 @@ def test_two_ranks_split_the_round_up_list_like_default_sampler(monkeypatch):
         sampler.set_epoch(2)
         return sampler
 
-    shards = [list(build(MixPartnerSampler, samplers, r, 2)) for r in range(2)]
+    shards = [list(build(MixPartnerSampler, mme_sampler, r, 2)) for r in range(2)]
     assert [len(s) for s in shards] == [7, 7]
-    main, partner = pairs(build(MixPartnerSampler, samplers, 0, 1))
+    main, partner = pairs(build(MixPartnerSampler, mme_sampler, 0, 1))
     # the round-up list: the epoch's permutations padded by their own start
     full = list(zip(main + main[:1], partner + partner[:1]))
     assert shards[0] == full[0::2] and shards[1] == full[1::2]
@@ -110,7 +110,7 @@ def test_two_ranks_split_the_round_up_list_like_default_sampler(monkeypatch):
         default = build(DefaultSampler, mme_sampler, r, 2)
         assert [i for i, _ in shards[r]] == list(default)
     # round_up=False: no padding, 7 + 6 pairs, no overlap
-    short = [list(build(MixPartnerSampler, samplers, r, 2, round_up=False))
+    short = [list(build(MixPartnerSampler, mme_sampler, r, 2, round_up=False))
              for r in range(2)]
     assert [len(s) for s in short] == [7, 6]
     assert sorted(short[0] + short[1]) == sorted(full[:n])

@@ -4,7 +4,7 @@ import math
 from typing import Iterator, List, Optional, Sized, Tuple
 
 import numpy as np
-import torch
+from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_dist_info, sync_random_seed
 from mmpretrain.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
@@ -78,7 +78,7 @@ class ClassBalancedSampler(Sampler):
 
 
 @DATA_SAMPLERS.register_module()
-class MixPartnerSampler(Sampler):
+class MixPartnerSampler(DefaultSampler):
     """Yield ``(index, partner_index)`` pairs for
     :class:`~sau_mm.datasets.MixPartnerDataset`.
 
@@ -89,80 +89,39 @@ class MixPartnerSampler(Sampler):
     and position ``k`` of the epoch pairs ``p1[k]`` with ``p2[k]``: within an
     epoch every sample is used exactly once as a partner.
 
-    The main order is exactly mmengine's ``DefaultSampler``: with
-    ``shuffle=True``, ``torch.randperm`` from a ``torch.Generator`` seeded
-    with ``seed + epoch`` (``shuffle=False``: ``0, 1, ...``). The partner
-    order is always shuffled (the second loader is), from its own stream
-    ``np.random.default_rng((seed, epoch, 1))``. Both lists are rounded up
-    to a multiple of the world size the same way (``round_up``, as
-    ``DefaultSampler``) and every rank takes the positions
-    ``rank::world_size`` of both, so pairs never split across ranks. The
-    pairs depend only on (seed, epoch): call :meth:`set_epoch` (mmengine's
-    ``DistSamplerSeedHook`` does) and a resumed run continues exactly, with
-    no RNG state to save. The sampler runs in the main process, so this holds
-    with persistent data workers too.
+    The main order is mmengine's ``DefaultSampler`` (this class extends it:
+    same seeding, ``set_epoch``, round-up and rank split). The partner order
+    is always shuffled (the second loader is), from its own stream
+    ``np.random.default_rng((seed, epoch, 1))``, rounded up and split over
+    ranks the same way, so pairs never split across ranks. The pairs depend
+    only on (seed, epoch): a resumed run continues exactly with no RNG state
+    to save, also with persistent data workers (the sampler runs in the main
+    process).
 
     Use it as ``train_dataloader.sampler=dict(type='MixPartnerSampler')``.
 
-    Args:
-        dataset (Sized): the :class:`MixPartnerDataset`.
-        shuffle (bool): shuffle the main order (the partner order is always
-            shuffled). Defaults to True.
-        seed (int, optional): same on every rank, non-negative;
-            None -> ``sync_random_seed()``.
-        round_up (bool): pad both lists to a multiple of the world size, as
-            ``DefaultSampler``. Defaults to True.
+    Args: as ``DefaultSampler`` (``dataset`` is the MixPartnerDataset;
+    ``shuffle`` concerns the main order only; ``seed`` must be >= 0).
     """
 
-    def __init__(self,
-                 dataset: Sized,
-                 shuffle: bool = True,
-                 seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
+    def __init__(self, dataset: Sized, shuffle: bool = True,
+                 seed: Optional[int] = None, round_up: bool = True) -> None:
         if len(dataset) == 0:
             raise ValueError('MixPartnerSampler got an empty dataset.')
-        self.rank, self.world_size = get_dist_info()
-        self.dataset = dataset
-        self.shuffle = shuffle
-        self.seed = sync_random_seed() if seed is None else seed
+        super().__init__(dataset, shuffle=shuffle, seed=seed,
+                         round_up=round_up)
         if self.seed < 0:
             raise ValueError(f'seed must be non-negative, got {self.seed}.')
-        self.epoch = 0
-        self.round_up = round_up
-        if round_up:
-            self.num_samples = math.ceil(len(dataset) / self.world_size)
-            self.total_size = self.num_samples * self.world_size
-        else:
-            self.num_samples = math.ceil(
-                (len(dataset) - self.rank) / self.world_size)
-            self.total_size = len(dataset)
-
-    def _main_order(self) -> List[int]:
-        """The epoch's main order, as ``DefaultSampler``."""
-        if self.shuffle:
-            g = torch.Generator()
-            g.manual_seed(self.seed + self.epoch)
-            return torch.randperm(len(self.dataset), generator=g).tolist()
-        return list(range(len(self.dataset)))
 
     def _partner_order(self) -> List[int]:
-        """The epoch's partner permutation, an independent stream."""
-        rng = np.random.default_rng((self.seed, self.epoch, 1))
-        return rng.permutation(len(self.dataset)).tolist()
-
-    def _this_rank(self, order: List[int]) -> List[int]:
+        """This rank's share of the epoch's partner permutation, rounded up
+        and split like the main order."""
+        order = np.random.default_rng((self.seed, self.epoch, 1)).permutation(
+            len(self.dataset)).tolist()
         if self.round_up:
             order = (order * (self.total_size // len(order) + 1)
                      )[:self.total_size]
         return order[self.rank:self.total_size:self.world_size]
 
     def __iter__(self) -> Iterator[Tuple[int, int]]:
-        return iter(zip(self._this_rank(self._main_order()),
-                        self._this_rank(self._partner_order())))
-
-    def __len__(self) -> int:
-        """Pairs of this rank."""
-        return self.num_samples
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        return zip(super().__iter__(), self._partner_order())
