@@ -6,7 +6,7 @@ import sau_mm  # noqa: F401  (compat fixes + registration, before mmengine)
 from mmengine.runner import Runner
 
 from sau_mm.engine.checkpoint_files import CheckpointError, resolve_resume
-from sau_mm.engine.runner_setup import add_common_args, enable_amp, load_config
+from sau_mm.engine.runner_setup import add_common_args, train_config
 
 
 def parse_args():
@@ -17,7 +17,7 @@ def parse_args():
         help='resume from this checkpoint, or (no value) from the latest '
         'checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (GPU)')
+                        help='bfloat16 autocast (no loss scaling), GPU or CPU')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
     add_common_args(parser)
@@ -26,11 +26,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = load_config(args)
-    if args.no_validate:
-        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    if args.amp:
-        enable_amp(cfg)
+    cfg = train_config(args)
     if args.resume is not None:
         # a bad file: an error naming the newest complete older checkpoint
         # (--resume FILE), or a fall back to it with a warning (--resume)

@@ -1,8 +1,11 @@
 """MixPartnerDataset: every sample comes with its mix partner."""
 import operator
 
+import torch
+
 from mmcv.transforms import Compose
 from mmpretrain.registry import DATASETS
+from mmpretrain.structures import DataSample
 
 from .transforms.sau_views import SAUView
 
@@ -27,6 +30,12 @@ class MixPartnerDataset:
     v1 + PackInputs) at position ``SAUView.PARTNER``; the partner's label and
     synthetic flag are stored in the data sample as ``partner_label`` and
     ``partner_is_synthetic``.
+
+    Device data path: when the wrapped pipeline is
+    :class:`~sau_mm.datasets.transforms.PackIndex` (``inputs`` a 0-d index
+    tensor), ``inputs`` becomes ``tensor([index, partner_index])`` and
+    ``partner_pipeline`` is not run: the data preprocessor draws all four
+    views on the device. The partner fields are set the same way.
     """
 
     def __init__(self, dataset, partner_pipeline):
@@ -50,7 +59,15 @@ class MixPartnerDataset:
                 "sampler=dict(type='MixPartnerSampler') in train_dataloader.")
         idx, partner_idx = (operator.index(i) for i in pair)
         item = self.dataset[idx]
+        info = self.dataset.get_data_info(partner_idx)  # a fresh copy
+        sample = item['data_samples']
+        sample.set_field(DataSample().set_gt_label(info['gt_label']).gt_label,
+                         'partner_label')
+        sample.set_field(bool(info['is_synthetic']), 'partner_is_synthetic')
         views = item['inputs']
+        if isinstance(views, torch.Tensor) and views.dim() == 0:  # PackIndex
+            item['inputs'] = torch.tensor([idx, partner_idx])
+            return item
         views = list(views) if isinstance(views, (list, tuple)) else [views]
         n_views = int(SAUView.PARTNER)
         if len(views) != n_views:
@@ -58,11 +75,5 @@ class MixPartnerDataset:
                 f'The wrapped pipeline must give exactly {n_views} views '
                 f'(v1, v2, v3 in SAUView order), got {len(views)}; the '
                 f'partner view goes at position {n_views}.')
-        info = self.dataset.get_data_info(partner_idx)  # a fresh copy
-        is_synthetic = bool(info['is_synthetic'])
-        partner = self.partner_pipeline(info)
-        item['inputs'] = views + [partner['inputs']]
-        sample = item['data_samples']
-        sample.set_field(partner['data_samples'].gt_label, 'partner_label')
-        sample.set_field(is_synthetic, 'partner_is_synthetic')
+        item['inputs'] = views + [self.partner_pipeline(info)['inputs']]
         return item

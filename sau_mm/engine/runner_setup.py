@@ -1,5 +1,7 @@
 """Shared command-line handling of tools/train.py, tools/test.py and
-tools/benchmark.py: the MMPretrain flags, applied to an MMEngine config."""
+tools/benchmark.py: the MMPretrain flags, applied to an MMEngine config
+(the pipeline, sau_mm.pipeline, builds the same config to check a finished
+run against)."""
 import argparse
 import os
 import os.path as osp
@@ -50,11 +52,23 @@ def load_config(args) -> Config:
     return cfg
 
 
+def train_config(args) -> Config:
+    """The config tools/train.py trains (before --resume): :func:`load_config`,
+    then ``--no-validate`` (no validation loop) and ``--amp``."""
+    cfg = load_config(args)
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.amp:
+        enable_amp(cfg)
+    return cfg
+
+
 def enable_amp(cfg: Config) -> None:
-    """Mixed precision on GPU; mmengine refuses it on CPU (STACK.md, 6)."""
-    if not torch.cuda.is_available():
-        print_log('--amp ignored: mixed precision needs a GPU.',
-                  logger='current', level=30)
-        return
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    """``--amp``: bfloat16 autocast without loss scaling
+    (:class:`~sau_mm.engine.optimizers.BF16AutocastOptimWrapper`), on GPU and
+    CPU alike. MMEngine's float16 AMP stays one option away:
+    ``--cfg-options optim_wrapper.type=AmpOptimWrapper`` (GPU only)."""
+    cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
+    print_log('--amp: bfloat16 autocast (BF16AutocastOptimWrapper), no loss '
+              f'scaling, on {"CUDA" if torch.cuda.is_available() else "CPU"}.',
+              logger='current')

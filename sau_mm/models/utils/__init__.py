@@ -1,4 +1,5 @@
 from .data_preprocessor import MultiViewClsDataPreprocessor  # noqa: F401
+from .device_views_preprocessor import DeviceViewsDataPreprocessor  # noqa: F401
 from .knn_label_corrector import KNNLabelCorrector  # noqa: F401
 from .label_correction import knn_clean_mask  # noqa: F401
 from .mix import cutmix, cutmix_box, mixup, sample_lambda  # noqa: F401

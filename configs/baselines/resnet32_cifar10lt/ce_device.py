@@ -1,0 +1,8 @@
+# ce.py on the device data path (configs/_base_/datasets/device_views.py):
+# decoded images on the device, crop + flip drawn there per sample.
+_base_ = ['./ce.py', '../../_base_/datasets/device_views.py']
+train_dataloader = dict(num_workers=_base_.device_num_workers,
+                        dataset=dict(pipeline=_base_.index_pipeline))
+data_preprocessor = dict(type='DeviceViewsDataPreprocessor',
+                         views=[_base_.device_crop_flip])
+custom_hooks = _base_.custom_hooks + [_base_.decoded_images_hook]

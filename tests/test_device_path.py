@@ -1,0 +1,285 @@
+"""The device data path: index-only loaders, decoded images on the device,
+views drawn there (configs/*_device.py), bf16 autocast."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from data_factory import make_cifar, make_synthetic_manifest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpretrain.registry import DATASETS, MODELS, OPTIM_WRAPPERS
+from runner_utils import LossRecorder, small_cfg
+
+from sau_mm.datasets.transforms import SAUView
+from sau_mm.datasets.transforms.loading import LoadImage
+from sau_mm.engine.runner_setup import enable_amp
+from sau_mm.models.utils.batch_views import (BatchCIFAR10AutoAugment,
+                                             BatchCutout, BatchRandomCropFlip,
+                                             BatchSimAugment)
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CE_CPU = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce.py')
+CE_DEVICE = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce_device.py')
+SAU_DEVICE = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt_device.py')
+SAU_DATASET = 'train_dataloader.dataset.dataset'
+TINY_SAU = {
+    'model.backbone.base_channels': 8, 'model.head.in_channels': 32,
+    'model.projector.in_channels': 32, 'model.projector.hidden_channels': 64,
+    'model.projector.out_channels': 16, 'train_dataloader.batch_size': 16,
+}
+MEAN = [125.3069184, 122.95035885, 113.8654662]
+STD = [62.99324415, 62.08868775, 66.7048584]
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('device')
+    root = make_cifar(str(tmp / 'c10'), 'cifar10', 10, train_per_class=12,
+                      test_per_class=2)
+    manifest = make_synthetic_manifest(str(tmp / 'syn'), [12] * 10)
+    return root, manifest, str(tmp / 'cache')
+
+
+def ce_cfg(data, config, work_dir, epochs=2, **overrides):
+    root, _, cache = data
+    cfg = small_cfg(config, root, work_dir, epochs=epochs, **overrides)
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'DecodedImagesHook':
+            hook['cache_dir'] = cache
+    return cfg
+
+
+def sau_cfg(data, work_dir, epochs=2, **overrides):
+    root, manifest, cache = data
+    cfg = small_cfg(SAU_DEVICE, root, work_dir, epochs=epochs,
+                    dataset_key=SAU_DATASET,
+                    **{f'{SAU_DATASET}.synthetic_manifest': manifest,
+                       **TINY_SAU, **overrides})
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'DecodedImagesHook':
+            hook['cache_dir'] = cache
+    return cfg
+
+
+def preprocessor(views, partner_view=None, **kw):
+    return MODELS.build(dict(type='DeviceViewsDataPreprocessor', views=views,
+                             partner_view=partner_view, mean=MEAN, std=STD,
+                             to_rgb=False, **kw))
+
+
+CROP_FLIP = [dict(type='BatchRandomCropFlip', crop_size=32, padding=4,
+                  prob=0.5, img_size=32)]
+
+
+# ------------------------------------------------------------ the data side
+def test_index_items_and_partner_fields_match_the_cpu_path(data):
+    init_default_scope('mmpretrain')
+    cpu = Config.fromfile(osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py'))
+    dev = Config.fromfile(SAU_DEVICE)
+    root, manifest, _ = data
+    datasets = []
+    for cfg in (cpu, dev):
+        ds = cfg.train_dataloader.dataset
+        ds.dataset.update(data_root=root, synthetic_manifest=manifest,
+                          imbalance_factor=4)
+        datasets.append(DATASETS.build(ds))
+    pairs = [(0, len(datasets[0]) - 1), (5, 2), (len(datasets[0]) - 1, 0)]
+    for pair in pairs:
+        a, b = datasets[0][pair], datasets[1][pair]
+        assert torch.equal(b['inputs'], torch.tensor(pair))
+        assert len(a['inputs']) == SAUView.PARTNER + 1
+        for key in ('gt_label', 'partner_label', 'is_synthetic',
+                    'partner_is_synthetic', 'sample_idx'):
+            va, vb = a['data_samples'].get(key), b['data_samples'].get(key)
+            assert (torch.equal(va, vb) if isinstance(va, torch.Tensor)
+                    else va == vb), key
+    # a synthetic partner is flagged as such
+    last = datasets[1][(0, len(datasets[1]) - 1)]['data_samples']
+    assert last.partner_is_synthetic and not last.is_synthetic
+
+
+def test_preprocessor_draws_the_configured_ops_with_its_seeded_generator():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    pre = preprocessor([CROP_FLIP])
+    pre.set_decoded_images(images)
+    idx = torch.tensor([3, 3, 17, 0, 9])
+    pre.reseed(7, 1, 42, 0)
+    out = pre(dict(inputs=idx, data_samples=None), True)['inputs']
+    # reference: the same op, a generator seeded the same way
+    pre.reseed(7, 1, 42, 0)
+    gen = pre._generator
+    ref = BatchRandomCropFlip(32, 4, 0.5, 32)(
+        torch.from_numpy(images)[idx].permute(0, 3, 1, 2), gen).float()
+    ref = (ref - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(
+        STD).view(1, 3, 1, 1)
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+    # same keys, same draws; other keys, other draws
+    pre.reseed(7, 1, 42, 0)
+    again = pre(dict(inputs=idx, data_samples=None), True)['inputs']
+    pre.reseed(7, 1, 43, 0)
+    other = pre(dict(inputs=idx, data_samples=None), True)['inputs']
+    assert torch.equal(out, again) and not torch.equal(out, other)
+
+
+def test_sau_pairs_give_four_views_in_order():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (10, 32, 32, 3), dtype=np.uint8)
+    cfg = Config.fromfile(SAU_DEVICE)
+    pre = preprocessor(cfg.data_preprocessor.views,
+                       cfg.data_preprocessor.partner_view)
+    pre.set_decoded_images(images)
+    pairs = torch.tensor([[0, 9], [4, 4], [7, 1]])
+    pre.reseed(0)
+    views = pre.draw_views(pairs)
+    assert len(views) == SAUView.PARTNER + 1
+    pre.reseed(0)
+    gen = pre._generator
+    x = torch.from_numpy(images)
+    main, partner = x[pairs[:, 0]].permute(0, 3, 1, 2), x[pairs[:, 1]].permute(
+        0, 3, 1, 2)
+    v1 = BatchRandomCropFlip(32, 4, 0.5, 32)
+    expected = [
+        v1(main, gen),
+        BatchCutout(1, 16, 32)(BatchCIFAR10AutoAugment()(v1(main, gen), gen),
+                               gen),
+        BatchSimAugment(32, img_size=32)(main, gen),
+        v1(partner, gen),
+    ]
+    for got, want in zip(views, expected):
+        assert torch.equal(got, want)
+
+
+def test_views_have_the_cpu_pipelines_pixel_statistics(data):
+    """Whole normalised batches of the CE config, device path vs CPU path,
+    over the same images: per-channel mean and std agree."""
+    stats = []
+    for config in (CE_CPU, CE_DEVICE):
+        runner = Runner.from_cfg(ce_cfg(data, config, '/tmp/unused_stats'))
+        runner.call_hook('before_train')  # decodes for the device path
+        model, values = runner.model, []
+        for epoch in range(6):
+            runner.train_loop._epoch = epoch
+            runner.call_hook('before_train_epoch')
+            for batch in runner.train_dataloader:
+                values.append(model.data_preprocessor(batch, True)['inputs'])
+        x = torch.cat(values)
+        stats.append(torch.stack([x.mean((0, 2, 3)), x.std((0, 2, 3)),
+                                  (x == x.amin()).float().mean((0, 2, 3))]))
+    torch.testing.assert_close(stats[1], stats[0], atol=0.03, rtol=0.03)
+
+
+# -------------------------------------------------------------- training
+def test_ce_device_path_lowers_loss_and_resumes_exactly(data, tmp_path,
+                                                        monkeypatch):
+    straight = Runner.from_cfg(ce_cfg(data, CE_DEVICE, str(tmp_path / 'a'),
+                                      epochs=4))
+    recorder = LossRecorder()
+    straight.register_hook(recorder)
+    loads = []
+    original = LoadImage.transform
+
+    def counting(self, results):
+        loads.append(1)
+        return original(self, results)
+
+    monkeypatch.setattr(LoadImage, 'transform', counting)
+    straight.train()
+    decoded_len = straight.model.data_preprocessor.num_images
+    assert decoded_len == len(straight.train_dataloader.dataset)
+    # the cache build decodes each training image once (or 0 if cached);
+    # training itself loads none (validation images are loaded, 20 a pass)
+    assert len(loads) - 4 * 20 <= decoded_len
+    assert recorder.mean('loss', 'last') < recorder.mean('loss', 'first')
+    monkeypatch.setattr(LoadImage, 'transform', original)
+
+    first = Runner.from_cfg(ce_cfg(data, CE_DEVICE, str(tmp_path / 'b'),
+                                   epochs=2))
+    first.train()
+    resumed = Runner.from_cfg(ce_cfg(
+        data, CE_DEVICE, str(tmp_path / 'b'), epochs=4, resume=True,
+        load_from=str(tmp_path / 'b' / 'epoch_2.pth')))
+    resumed.train()
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_sau_device_path_trains_and_resumes_exactly(data, tmp_path):
+    straight = Runner.from_cfg(sau_cfg(data, str(tmp_path / 'a'), epochs=2))
+    recorder = LossRecorder()
+    straight.register_hook(recorder)
+    straight.train()
+    assert {'loss_mix', 'loss_cut', 'loss_sc', 'noise_frac'} <= set(
+        recorder.outputs[0])
+    assert straight.model.prototypes.get().abs().sum() > 0
+    first = Runner.from_cfg(sau_cfg(data, str(tmp_path / 'b'), epochs=1))
+    first.train()
+    resumed = Runner.from_cfg(sau_cfg(
+        data, str(tmp_path / 'b'), epochs=2, resume=True,
+        load_from=str(tmp_path / 'b' / 'epoch_1.pth')))
+    resumed.train()
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_wrong_setups_fail_with_the_fix_named(data, tmp_path):
+    pre = preprocessor([CROP_FLIP])
+    with pytest.raises(RuntimeError, match='DecodedImagesHook'):
+        pre(dict(inputs=torch.tensor([0, 1]), data_samples=None), True)
+    with pytest.raises(ValueError, match='PackIndex'):
+        pre(dict(inputs=torch.zeros(2, 3, 32, 32, dtype=torch.uint8),
+                 data_samples=None), True)
+    pre.set_decoded_images(np.zeros((4, 32, 32, 3), np.uint8))
+    with pytest.raises(IndexError, match='another dataset'):
+        pre(dict(inputs=torch.tensor([4]), data_samples=None), True)
+    with pytest.raises(ValueError, match='partner_view'):
+        pre(dict(inputs=torch.tensor([[0, 1]]), data_samples=None), True)
+    # the hook on the CPU-path preprocessor
+    cfg = ce_cfg(data, CE_CPU, str(tmp_path),
+                 custom_hooks=[dict(type='DecodedImagesHook')])
+    with pytest.raises(TypeError, match='DeviceViewsDataPreprocessor'):
+        Runner.from_cfg(cfg).train()
+
+
+def test_channels_last_option():
+    pre = preprocessor([CROP_FLIP], channels_last=True)
+    pre.set_decoded_images(np.zeros((4, 32, 32, 3), np.uint8))
+    out = pre(dict(inputs=torch.tensor([0, 1]), data_samples=None), True)
+    assert out['inputs'].is_contiguous(memory_format=torch.channels_last)
+    val = pre(dict(inputs=torch.zeros(2, 3, 32, 32, dtype=torch.uint8),
+                   data_samples=None), False)
+    assert val['inputs'].is_contiguous(memory_format=torch.channels_last)
+
+
+# ------------------------------------------------------------------ bf16
+def test_bf16_autocast_wrapper_casts_convolutions_and_keeps_fp32_state():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten(),
+                                torch.nn.LazyLinear(4))
+    model(torch.zeros(1, 3, 8, 8))
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        type='BF16AutocastOptimWrapper',
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+    x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 4, (16,))
+    losses = []
+    for _ in range(10):
+        with wrapper.optim_context(model):
+            out = model(x)
+            assert out.dtype == torch.bfloat16
+            loss = torch.nn.functional.cross_entropy(out.float(), y)
+        wrapper.update_params(loss)
+        losses.append(float(loss))
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert not hasattr(wrapper, 'loss_scaler')
+    assert losses[-1] < losses[0]
+
+
+def test_amp_flag_selects_bf16_autocast():
+    cfg = Config.fromfile(CE_CPU)
+    enable_amp(cfg)
+    assert cfg.optim_wrapper.type == 'BF16AutocastOptimWrapper'
+    assert 'loss_scale' not in cfg.optim_wrapper
