@@ -92,3 +92,21 @@ def test_larger_target_extends_the_same_images(model, tmp_path):
     assert first.items() <= more.items()
     assert Counter(int(p.split('/')[1]) for p in more) == {0: 1, 1: 3, 2: 5,
                                                            3: 6}
+
+
+def test_bf16_autocast_sampling_is_recorded_and_close_to_fp32(model,
+                                                             tmp_path):
+    fp32 = read_manifest(sample(model, tmp_path / 'fp32'))
+    bf16 = read_manifest(sample(model, tmp_path / 'bf16', amp=True))
+    assert [(r.path, r.seed) for r in bf16] == [(r.path, r.seed)
+                                                 for r in fp32]
+    with open(tmp_path / 'bf16' / 'sampling.json') as f:
+        assert json.load(f)['amp'] == 'bf16'
+    diffs = [np.abs(np.asarray(Image.open(tmp_path / 'bf16' / r.path),
+                               dtype=int) -
+                    np.asarray(Image.open(tmp_path / 'fp32' / r.path)))
+             for r in fp32]
+    assert max(d.max() for d in diffs) > 0  # bf16 did run
+    assert np.mean([d.mean() for d in diffs]) < 8  # same images, roughly
+    with pytest.raises(ValueError, match='other settings'):
+        sample(model, tmp_path / 'bf16')  # fp32 resume of a bf16 run

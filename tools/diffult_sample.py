@@ -49,6 +49,9 @@ def parse_args():
     parser.add_argument('--steps', type=int, default=100)
     parser.add_argument('--batch-size', type=int, default=256)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--amp', action='store_true',
+                        help='bfloat16 autocast (GPU; recorded in the '
+                        'sampling settings)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
                         else 'cpu')
     parser.add_argument(
@@ -104,7 +107,8 @@ def main():
                       checkpoint=osp.abspath(args.checkpoint),
                       per_class=args.per_class,
                       classes=list(real.metainfo['classes']),
-                      real_counts=real_counts))
+                      real_counts=real_counts),
+        amp=args.amp)
 
 
 if __name__ == '__main__':

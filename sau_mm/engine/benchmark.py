@@ -1,11 +1,23 @@
-"""Training throughput and peak memory of configs, side by side.
+"""Training throughput, compute share and peak memory of configs, side by
+side.
 
-Each (config, round) runs in its own process, so peak memory is per config;
-rounds alternate the configs to spread machine noise. Throughput counts
-training samples (a batch of B samples is B images, however many views or
-forward passes a method makes of each) over ``iters`` timed iterations of
-``model.train_step`` with the config's own dataloader, after ``warmup``.
-The per-epoch hooks (e.g. SAU's prototype pass) are timed separately.
+Each (case, round) runs in its own process, so peak memory is per case;
+rounds alternate the cases to spread machine noise. A case is a config plus
+its own ``--cfg-options``. Per case:
+
+- ``samples_per_s``: training samples (a batch of B samples is B, however
+  many views or passes a method makes of each) over ``iters`` timed
+  ``model.train_step`` calls fed by the config's own dataloader (after
+  ``warmup``): loading, augmentation, transfer and compute;
+- ``bare_samples_per_s``: the same step on one fixed batch that went through
+  the data preprocessor once (the forward, losses, backward and optimizer
+  step of the model alone), and ``ratio_to_bare``, the share of that bare
+  speed the whole path reaches (1.0: the data path costs nothing);
+- ``flop_per_sample`` (one training step, ``torch.utils.flop_counter``:
+  convolutions and matrix products, forward and backward), achieved
+  ``tflop_per_s`` and, on a GPU of known bfloat16 peak, ``bf16_peak_share``;
+- ``s_per_epoch``: the sampler's epoch length over ``samples_per_s``;
+- ``epoch_hooks_s``: the per-epoch hooks (e.g. SAU's prototype pass).
 """
 import json
 import resource
@@ -13,13 +25,28 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from torch.utils.flop_counter import FlopCounterMode
 
 from .image_folder_settings import apply_image_folder_settings
+
+# dense bfloat16 tensor-core peak, FLOP/s, by device-name substring (first
+# match): vendor data sheets
+BF16_PEAK = (('H100 PCIe', 756e12), ('H100', 989e12), ('H200', 989e12),
+             ('GH200', 989e12), ('A100', 312e12), ('L40S', 362e12),
+             ('L4', 121e12))
+
+
+def bf16_peak(device_name: str) -> Optional[float]:
+    for key, peak in BF16_PEAK:
+        if key in device_name:
+            return peak
+    return None
 
 
 def _sync():
@@ -27,9 +54,27 @@ def _sync():
         torch.cuda.synchronize()
 
 
+def _timed(fn, iters: int, warmup: int) -> float:
+    for i in range(warmup + iters):
+        if i == warmup:
+            _sync()
+            start = time.perf_counter()
+        fn()
+    _sync()
+    return time.perf_counter() - start
+
+
+def _bare_step(model, optim_wrapper, data):
+    """train_step without the data preprocessor (``data`` is its output)."""
+    with optim_wrapper.optim_context(model):
+        losses = model._run_forward(data, mode='loss')
+    parsed, _ = model.parse_losses(losses)
+    optim_wrapper.update_params(parsed)
+
+
 def measure(config: str, iters: int, warmup: int,
             cfg_options: Optional[dict] = None) -> dict:
-    """Time ``iters`` training iterations of one config in this process."""
+    """Measure one config in this process (see the module docstring)."""
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -46,74 +91,137 @@ def measure(config: str, iters: int, warmup: int,
     runner.call_hook('before_train_epoch')
     _sync()
     epoch_hooks_s = time.perf_counter() - start
-    runner.model.train()
-    batches = iter(loader)
+    model, optim_wrapper = runner.model, runner.optim_wrapper
+    model.train()
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    for i in range(warmup + iters):
-        if i == warmup:
-            _sync()
-            start = time.perf_counter()
+    batches = iter(loader)
+
+    def next_batch():
+        nonlocal batches
         try:
-            batch = next(batches)
+            return next(batches)
         except StopIteration:
             batches = iter(loader)
-            batch = next(batches)
-        runner.model.train_step(batch, runner.optim_wrapper)
-    _sync()
-    elapsed = time.perf_counter() - start
+            return next(batches)
+
+    def loader_step():
+        runner.call_hook('before_train_iter', batch_idx=0, data_batch=None)
+        model.train_step(next_batch(), optim_wrapper)
+
+    elapsed = _timed(loader_step, iters, warmup)
+    with optim_wrapper.optim_context(model):
+        fixed = model.data_preprocessor(next_batch(), True)
+    bare = _timed(lambda: _bare_step(model, optim_wrapper, fixed), iters,
+                  warmup)
+    flops = FlopCounterMode(display=False)
+    with flops:
+        _bare_step(model, optim_wrapper, fixed)
     batch_size = loader.batch_size
-    result = dict(config=config, images_per_s=iters * batch_size / elapsed,
-                  s_per_iter=elapsed / iters, batch_size=batch_size,
-                  epoch_hooks_s=epoch_hooks_s,
-                  device='cuda' if torch.cuda.is_available() else 'cpu')
+    samples_per_s = iters * batch_size / elapsed
+    device_name = (torch.cuda.get_device_name() if torch.cuda.is_available()
+                   else 'cpu')
+    result = dict(
+        config=config, cfg_options=cfg_options or {}, device=device_name,
+        batch_size=batch_size, samples_per_s=samples_per_s,
+        s_per_iter=elapsed / iters,
+        bare_samples_per_s=iters * batch_size / bare,
+        ratio_to_bare=bare / elapsed,
+        s_per_epoch=len(loader.sampler) / samples_per_s,
+        flop_per_sample=flops.get_total_flops() / batch_size,
+        epoch_hooks_s=epoch_hooks_s,
+        optim_wrapper=type(optim_wrapper).__name__)
+    result['tflop_per_s'] = result['flop_per_sample'] * samples_per_s / 1e12
+    peak = bf16_peak(device_name)
+    if peak:
+        result['bf16_peak_share'] = result['tflop_per_s'] * 1e12 / peak
     if torch.cuda.is_available():
         result['peak_mem_mib'] = torch.cuda.max_memory_allocated() / 2**20
-        result['device_name'] = torch.cuda.get_device_name()
     else:  # whole-process peak resident memory (ru_maxrss is KiB on Linux)
         result['peak_mem_mib'] = resource.getrusage(
             resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
 
-def compare(configs: List[str], iters: int, warmup: int, rounds: int,
-            cfg_options: List[str]) -> List[dict]:
-    """Run every config ``rounds`` times (alternating) in subprocesses and
-    return per-config medians; prints a table with ratios to the first."""
-    runs = {c: [] for c in configs}
+@dataclass
+class Case:
+    """One benchmarked setting: a config and its own --cfg-options."""
+    name: str
+    config: str
+    options: List[str] = field(default_factory=list)
+
+
+def device_path_suite(sau_manifest: str) -> List[Case]:
+    """The device-path comparison of issue 10 on CIFAR-10 (JPEG)-LT IF=100:
+    CE classic, SAU classic (16/32/64 channels) and SAU widened, each on the
+    CPU path and the device path, the device path also with bf16 autocast.
+    SAU needs a synthetic (or oracle) complement: ``sau_manifest``."""
+    ce = 'configs/baselines/resnet32_cifar10jpeg_lt/ce'
+    sau = 'configs/sau/resnet32_cifar10jpeg_lt'
+    manifest = [
+        f'train_dataloader.dataset.dataset.synthetic_manifest={sau_manifest}']
+    classic = ['model.backbone.base_channels=16', 'model.head.in_channels=64']
+    bf16 = ['optim_wrapper.type=BF16AutocastOptimWrapper']
+    cases = []
+    for name, config, options in (('ce_classic', ce, []),
+                                  ('sau_classic', sau, manifest + classic),
+                                  ('sau_widened', sau, manifest)):
+        cases += [Case(f'{name}/cpu_path', f'{config}.py', options),
+                  Case(f'{name}/device_path', f'{config}_device.py', options)]
+        if name != 'sau_classic':
+            cases.append(Case(f'{name}/device_path_bf16',
+                              f'{config}_device.py', options + bf16))
+    return cases
+
+
+def _run_case(case: Case, iters: int, warmup: int,
+              common: Sequence[str]) -> dict:
+    cmd = [sys.executable, '-m', 'sau_mm.engine.benchmark', case.config,
+           '--iters', str(iters), '--warmup', str(warmup)]
+    options = list(common) + case.options
+    if options:
+        cmd += ['--cfg-options'] + options
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f'benchmark of {case.name} ({case.config}) '
+                           f'failed:\n{out.stderr[-3000:]}')
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(cases: List[Case], iters: int, warmup: int, rounds: int,
+            cfg_options: Sequence[str] = ()) -> List[dict]:
+    """Run every case ``rounds`` times (alternating) in subprocesses; print a
+    table (ratios to the first case) and return per-case medians."""
+    runs: Dict[str, List[dict]] = {c.name: [] for c in cases}
     for r in range(rounds):
-        for config in configs:
-            cmd = [sys.executable, '-m', 'sau_mm.engine.benchmark', config,
-                   '--iters', str(iters), '--warmup', str(warmup)]
-            if cfg_options:
-                cmd += ['--cfg-options'] + cfg_options
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            if out.returncode != 0:
-                raise RuntimeError(f'benchmark of {config} failed:\n'
-                                   f'{out.stderr[-3000:]}')
-            runs[config].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(f'round {r + 1}: {config}: '
-                  f'{runs[config][-1]["images_per_s"]:.1f} img/s', flush=True)
+        for case in cases:
+            res = _run_case(case, iters, warmup, cfg_options)
+            runs[case.name].append(res)
+            print(f'round {r + 1}/{rounds}: {case.name}: '
+                  f'{res["samples_per_s"]:.1f} samples/s '
+                  f'(bare {res["bare_samples_per_s"]:.1f})', flush=True)
     summary = []
-    for config in configs:
-        rs = runs[config]
-        summary.append(dict(
-            config=config,
-            images_per_s=statistics.median(x['images_per_s'] for x in rs),
-            peak_mem_mib=max(x['peak_mem_mib'] for x in rs),
-            epoch_hooks_s=statistics.median(x['epoch_hooks_s'] for x in rs),
-            device=rs[0].get('device_name', rs[0]['device']),
-            batch_size=rs[0]['batch_size']))
-    base = summary[0]['images_per_s']
-    print(f'\n{"config":60s} {"img/s":>9s} {"ratio":>6s} {"peak MiB":>9s} '
-          f'{"epoch hooks s":>13s}')
+    for case in cases:
+        rs = runs[case.name]
+        med = {k: statistics.median(x[k] for x in rs)
+               for k in rs[0] if isinstance(rs[0][k], float)}
+        med['peak_mem_mib'] = max(x['peak_mem_mib'] for x in rs)
+        summary.append(dict(rs[0], **med, name=case.name, rounds=rounds))
+    base = summary[0]['samples_per_s']
+    print(f'\n{"case":32s} {"samples/s":>10s} {"vs 1st":>7s} {"bare":>9s} '
+          f'{"of bare":>7s} {"s/epoch":>8s} {"TFLOP/s":>8s} {"peak%":>6s} '
+          f'{"MiB":>7s} {"ep.hooks s":>10s}')
     for s in summary:
-        print(f'{s["config"]:60s} {s["images_per_s"]:9.1f} '
-              f'{s["images_per_s"] / base:6.2f} {s["peak_mem_mib"]:9.0f} '
-              f'{s["epoch_hooks_s"]:13.2f}')
-    print(f'device: {summary[0]["device"]}, batch size '
-          f'{summary[0]["batch_size"]}, {iters} timed iterations, median of '
-          f'{rounds} round(s)')
+        share = (f'{100 * s["bf16_peak_share"]:6.1f}'
+                 if 'bf16_peak_share' in s else f'{"-":>6s}')
+        print(f'{s["name"]:32s} {s["samples_per_s"]:10.1f} '
+              f'{s["samples_per_s"] / base:7.2f} '
+              f'{s["bare_samples_per_s"]:9.1f} {s["ratio_to_bare"]:7.2f} '
+              f'{s["s_per_epoch"]:8.1f} {s["tflop_per_s"]:8.3f} {share} '
+              f'{s["peak_mem_mib"]:7.0f} {s["epoch_hooks_s"]:10.2f}')
+    print(f'device: {summary[0]["device"]}; {iters} timed iterations, median '
+          f'of {rounds} round(s); "of bare": samples/s over the same step on '
+          'a fixed preprocessed batch')
     return summary
 
 

@@ -90,14 +90,18 @@ def sample_complement(model, real_counts: Sequence[int], out_dir: str,
                       target: Optional[int] = None, oversample: float = 1.0,
                       guidance: float = 0.8, sampler: str = 'ddim',
                       steps: int = 100, batch_size: int = 256, seed: int = 0,
-                      settings: Optional[dict] = None) -> str:
+                      settings: Optional[dict] = None,
+                      amp: bool = False) -> str:
     """Sample the planned images into ``out_dir`` (resumable); write and
     return its ``manifest.jsonl``. ``settings`` (extra provenance, e.g. the
-    checkpoint) join the recorded sampling settings."""
+    checkpoint) join the recorded sampling settings. ``amp``: the UNet under
+    bfloat16 autocast (recorded; the default fp32 is bit-reproducible)."""
     _, _, counts = complement_counts(real_counts, target, oversample)
     record = dict(settings or {}, target=target, oversample=oversample,
                   guidance=guidance, sampler=sampler, steps=steps, seed=seed,
                   batch_size=batch_size, planned=counts)
+    if amp:
+        record['amp'] = 'bf16'
     check_settings(out_dir, record)
     size = model.unet.config.sample_size
     size = (size, size) if isinstance(size, int) else tuple(size)[::-1]
@@ -119,8 +123,10 @@ def sample_complement(model, real_counts: Sequence[int], out_dir: str,
         # padding rows: class 0, seed 0 (never saved)
         generators = [torch.Generator().manual_seed(r.seed if r else 0)
                       for r in rows]
-        images = model.sample([r.label if r else 0 for r in rows],
-                              generators, guidance, sampler, steps)
+        device = next(model.parameters()).device.type
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=amp):
+            images = model.sample([r.label if r else 0 for r in rows],
+                                  generators, guidance, sampler, steps)
         images = images.permute(0, 2, 3, 1).cpu().numpy()
         for rec, img in zip(rows, images):
             if rec is not None:
@@ -140,7 +146,7 @@ def check_settings(out_dir: str, settings: dict) -> None:
     if osp.isfile(path):
         with open(path) as f:
             old = json.load(f)
-        keys = ('checkpoint', 'guidance', 'sampler', 'steps', 'seed')
+        keys = ('checkpoint', 'guidance', 'sampler', 'steps', 'seed', 'amp')
         changed = {k: (old.get(k), settings.get(k)) for k in keys
                    if old.get(k) != settings.get(k)}
         if old.get('batch_size', settings.get('batch_size')) != \
