@@ -1,6 +1,9 @@
 """The device data path: index-only loaders, decoded images on the device,
 views drawn there (configs/*_device.py), bf16 autocast."""
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -44,23 +47,16 @@ def data(tmp_path_factory):
 
 def ce_cfg(data, config, work_dir, epochs=2, **overrides):
     root, _, cache = data
-    cfg = small_cfg(config, root, work_dir, epochs=epochs, **overrides)
-    for hook in cfg.custom_hooks:
-        if hook['type'] == 'DecodedImagesHook':
-            hook['cache_dir'] = cache
-    return cfg
+    return small_cfg(config, root, work_dir, epochs=epochs,
+                     decoded_cache_dir=cache, **overrides)
 
 
 def sau_cfg(data, work_dir, epochs=2, **overrides):
     root, manifest, cache = data
-    cfg = small_cfg(SAU_DEVICE, root, work_dir, epochs=epochs,
-                    dataset_key=SAU_DATASET,
-                    **{f'{SAU_DATASET}.synthetic_manifest': manifest,
-                       **TINY_SAU, **overrides})
-    for hook in cfg.custom_hooks:
-        if hook['type'] == 'DecodedImagesHook':
-            hook['cache_dir'] = cache
-    return cfg
+    return small_cfg(SAU_DEVICE, root, work_dir, epochs=epochs,
+                     dataset_key=SAU_DATASET, decoded_cache_dir=cache,
+                     **{f'{SAU_DATASET}.synthetic_manifest': manifest,
+                        **TINY_SAU, **overrides})
 
 
 def preprocessor(views, partner_view=None, **kw):
@@ -224,6 +220,34 @@ def test_sau_device_path_trains_and_resumes_exactly(data, tmp_path):
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_sau_device_path_two_process_cpu_ddp(data, tmp_path):
+    """torchrun, 2 processes: each rank trains on its shard of the index
+    pairs; the cache is built by local rank 0 and loaded by the other."""
+    root, manifest, _ = data
+    options = [f'{SAU_DATASET}.data_root={root}',
+               f'{SAU_DATASET}.synthetic_manifest={manifest}',
+               f'{SAU_DATASET}.imbalance_factor=4',
+               f'val_dataloader.dataset.data_root={root}',
+               f'decoded_cache_dir={tmp_path / "cache"}',
+               'train_cfg.max_epochs=1'] + [
+                   f'{k}={v}' for k, v in TINY_SAU.items()] + [
+                   f'{s}_dataloader.num_workers=0' for s in ('train', 'val')
+               ] + [f'{s}_dataloader.persistent_workers=False'
+                    for s in ('train', 'val')]
+    env = dict(os.environ, PYTHONPATH=ROOT, PORT='29523', PYTHON=sys.executable,
+               OMP_NUM_THREADS='1')
+    result = subprocess.run(
+        ['bash', 'tools/dist_train.sh', SAU_DEVICE, '2', '--work-dir',
+         str(tmp_path / 'work'), '--cfg-options'] + options,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    assert 'Distributed training: True' in log
+    assert 'Device data path:' in log and 'lt/top1' in log
+    assert len(os.listdir(tmp_path / 'cache')) == 1  # one cache, one key
+    assert osp.isfile(tmp_path / 'work' / 'epoch_1.pth')
 
 
 def test_wrong_setups_fail_with_the_fix_named(data, tmp_path):

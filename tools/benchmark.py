@@ -25,6 +25,9 @@ def main():
     parser.add_argument('--suite', choices=['device_path'])
     parser.add_argument('--sau-manifest',
                         help='synthetic manifest for the SAU cases (--suite)')
+    parser.add_argument('--data-root', help='CIFAR-10 (JPEG) folder (--suite)')
+    parser.add_argument('--imbalance-factor', type=int,
+                        help='IF of the training set (--suite)')
     parser.add_argument('--iters', type=int, default=20)
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--rounds', type=int, default=2)
@@ -36,7 +39,8 @@ def main():
         parser.error('give CONFIG... or --suite, not both or neither')
     if args.suite and not args.sau_manifest:
         parser.error('--suite device_path needs --sau-manifest')
-    cases = (device_path_suite(args.sau_manifest) if args.suite else
+    cases = (device_path_suite(args.sau_manifest, args.data_root,
+                               args.imbalance_factor) if args.suite else
              [Case(c, c) for c in args.configs])
     summary = compare(cases, args.iters, args.warmup, args.rounds,
                       args.cfg_options)

@@ -531,6 +531,15 @@ def _build_or_load_local(ds, cache_dir, key, settings, labels, flags,
                   num_workers)
 
 
+def _local_rank() -> int:
+    """This process's rank on its node: torchrun's / slurm's environment
+    (mmengine's local process group exists only for some launchers)."""
+    for var in ('LOCAL_RANK', 'SLURM_LOCALID'):
+        if var in os.environ:
+            return int(os.environ[var])
+    return mm_dist.get_local_rank()
+
+
 def build_or_load(dataset,
                   cache_dir: str,
                   image_size: ImageSize = None,
@@ -563,7 +572,7 @@ def build_or_load(dataset,
     if world_size <= 1:
         return _build_or_load_local(ds, cache_dir, key, settings, labels,
                                     flags, image_size, num_workers, verify)
-    builder = mm_dist.get_local_rank() == 0
+    builder = _local_rank() == 0
     result, error = None, None
     if builder:
         try:

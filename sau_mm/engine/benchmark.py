@@ -151,21 +151,35 @@ class Case:
     options: List[str] = field(default_factory=list)
 
 
-def device_path_suite(sau_manifest: str) -> List[Case]:
-    """The device-path comparison of issue 10 on CIFAR-10 (JPEG)-LT IF=100:
+def device_path_suite(sau_manifest: str, data_root: Optional[str] = None,
+                      imbalance_factor: Optional[int] = None) -> List[Case]:
+    """The device-path comparison of issue 10 on CIFAR-10 (JPEG)-LT (IF=100
+    unless ``imbalance_factor``; ``data_root`` replaces data/cifar10-jpeg):
     CE classic, SAU classic (16/32/64 channels) and SAU widened, each on the
-    CPU path and the device path, the device path also with bf16 autocast.
-    SAU needs a synthetic (or oracle) complement: ``sau_manifest``."""
+    CPU path and the device path, CE classic and SAU widened also with bf16
+    autocast. SAU needs a synthetic (or oracle) complement:
+    ``sau_manifest``."""
     ce = 'configs/baselines/resnet32_cifar10jpeg_lt/ce'
     sau = 'configs/sau/resnet32_cifar10jpeg_lt'
-    manifest = [
-        f'train_dataloader.dataset.dataset.synthetic_manifest={sau_manifest}']
+
+    def data(train_key):
+        out = [f'{train_key}.synthetic_manifest={sau_manifest}'] \
+            if train_key.endswith('.dataset.dataset') else []
+        if data_root:
+            out += [f'{key}.data_root={data_root}' for key in (
+                train_key, 'val_dataloader.dataset', 'test_dataloader.dataset')]
+        if imbalance_factor:
+            out.append(f'{train_key}.imbalance_factor={imbalance_factor}')
+        return out
+
+    ce_data = data('train_dataloader.dataset')
+    sau_data = data('train_dataloader.dataset.dataset')
     classic = ['model.backbone.base_channels=16', 'model.head.in_channels=64']
     bf16 = ['optim_wrapper.type=BF16AutocastOptimWrapper']
     cases = []
-    for name, config, options in (('ce_classic', ce, []),
-                                  ('sau_classic', sau, manifest + classic),
-                                  ('sau_widened', sau, manifest)):
+    for name, config, options in (('ce_classic', ce, ce_data),
+                                  ('sau_classic', sau, sau_data + classic),
+                                  ('sau_widened', sau, sau_data)):
         cases += [Case(f'{name}/cpu_path', f'{config}.py', options),
                   Case(f'{name}/device_path', f'{config}_device.py', options)]
         if name != 'sau_classic':

@@ -18,6 +18,8 @@ device_sau_views = [
                              img_size=32)],
     [dict(type='BatchSimAugment', size=32, img_size=32)],
 ]
-decoded_images_hook = dict(type='DecodedImagesHook',
-                           cache_dir='data/cache/decoded')
+decoded_images_hook = dict(type='DecodedImagesHook')
+# where the hook keeps the caches (read when the run starts, so
+# --cfg-options decoded_cache_dir=DIR works)
+decoded_cache_dir = 'data/cache/decoded'
 device_num_workers = 2  # indices and labels only

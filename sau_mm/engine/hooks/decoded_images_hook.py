@@ -1,4 +1,6 @@
 """DecodedImagesHook: WHEN the device data path gets its images and seeds."""
+from typing import Optional
+
 from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
@@ -9,6 +11,7 @@ from .runner_access import find_long_tail_dataset, unwrap_model
 # augmentation streams of DeviceViewsDataPreprocessor.reseed
 EPOCH_START_STREAM = 0  # the per-epoch passes (SAU's prototypes)
 TRAIN_ITER_STREAM = 1   # each training iteration
+DEFAULT_CACHE_DIR = 'data/cache/decoded'
 
 
 @HOOKS.register_module()
@@ -23,13 +26,15 @@ class DecodedImagesHook(Hook):
     so ``--resume`` reproduces the uninterrupted run.
 
     Args:
-        cache_dir: folder of the decoded-image caches (one per key).
+        cache_dir: folder of the decoded-image caches (one per key). None:
+            the config's top-level ``decoded_cache_dir`` as the run sees it
+            (so ``--cfg-options decoded_cache_dir=DIR`` works), else
+            ``data/cache/decoded``.
         verify: check the cache's checksums when loading it.
     """
     priority = 'HIGH'  # before PrototypeUpdateHook's epoch-start pass
 
-    def __init__(self, cache_dir: str = 'data/cache/decoded',
-                 verify: bool = True):
+    def __init__(self, cache_dir: Optional[str] = None, verify: bool = True):
         self.cache_dir = cache_dir
         self.verify = verify
 
@@ -46,7 +51,9 @@ class DecodedImagesHook(Hook):
     def before_train(self, runner) -> None:
         preprocessor = self._preprocessor(runner)
         dataset = find_long_tail_dataset(runner)
-        decoded = build_or_load(dataset, self.cache_dir,
+        cache_dir = self.cache_dir or runner.cfg.get('decoded_cache_dir',
+                                                     DEFAULT_CACHE_DIR)
+        decoded = build_or_load(dataset, cache_dir,
                                 image_size=dataset.target_size,
                                 verify=self.verify)
         preprocessor.set_decoded_images(decoded.images)
