@@ -50,3 +50,24 @@ def small_cfg(config, data_root, work_dir, epochs=2,
         **overrides,
     })
     return cfg
+
+
+def dist_train(root, config, work_dir, options, port, nproc=2):
+    """tools/dist_train.sh CONFIG nproc on CPU (gloo, one thread each) with
+    --cfg-options; returns (return code, stdout + stderr)."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=root, PORT=str(port),
+               PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    result = subprocess.run(
+        ['bash', 'tools/dist_train.sh', config, str(nproc), '--work-dir',
+         str(work_dir), '--cfg-options'] + list(options),
+        cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    return result.returncode, result.stdout + result.stderr
+
+
+def no_worker_options():
+    """--cfg-options strings: train and val loaders without workers."""
+    return [f'{s}_dataloader.{k}' for s in ('train', 'val')
+            for k in ('num_workers=0', 'persistent_workers=False')]

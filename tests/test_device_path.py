@@ -2,8 +2,6 @@
 views drawn there (configs/*_device.py), bf16 autocast."""
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS, MODELS, OPTIM_WRAPPERS
-from runner_utils import LossRecorder, small_cfg
+from runner_utils import (LossRecorder, dist_train, no_worker_options,
+                          small_cfg)
 
 from sau_mm.datasets.transforms import SAUView
 from sau_mm.datasets.transforms.loading import LoadImage
@@ -232,18 +231,11 @@ def test_sau_device_path_two_process_cpu_ddp(data, tmp_path):
                f'val_dataloader.dataset.data_root={root}',
                f'decoded_cache_dir={tmp_path / "cache"}',
                'train_cfg.max_epochs=1'] + [
-                   f'{k}={v}' for k, v in TINY_SAU.items()] + [
-                   f'{s}_dataloader.num_workers=0' for s in ('train', 'val')
-               ] + [f'{s}_dataloader.persistent_workers=False'
-                    for s in ('train', 'val')]
-    env = dict(os.environ, PYTHONPATH=ROOT, PORT='29523', PYTHON=sys.executable,
-               OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        ['bash', 'tools/dist_train.sh', SAU_DEVICE, '2', '--work-dir',
-         str(tmp_path / 'work'), '--cfg-options'] + options,
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
+                   f'{k}={v}' for k, v in TINY_SAU.items()
+               ] + no_worker_options()
+    code, log = dist_train(ROOT, SAU_DEVICE, tmp_path / 'work', options,
+                           port=29523)
+    assert code == 0, log[-4000:]
     assert 'Distributed training: True' in log
     assert 'Device data path:' in log and 'lt/top1' in log
     assert len(os.listdir(tmp_path / 'cache')) == 1  # one cache, one key

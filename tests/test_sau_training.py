@@ -1,15 +1,13 @@
 """SAU end to end on generated CIFAR-10 pickles + a generated synthetic set."""
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 from data_factory import make_cifar, make_synthetic_manifest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from runner_utils import LossRecorder, small_cfg
+from runner_utils import (LossRecorder, dist_train, no_worker_options,
+                          small_cfg)
 
 from sau_mm.datasets.transforms import CONTRASTIVE_VIEWS
 from sau_mm.engine.hooks.runner_access import real_image_loader
@@ -124,18 +122,10 @@ def test_sau_two_process_cpu_ddp(data, tmp_path):
                f'{DATASET}.imbalance_factor=4',
                f'val_dataloader.dataset.data_root={root}',
                'train_cfg.max_epochs=1'] + [
-                   f'{k}={v}' for k, v in TINY_MODEL.items()] + [
-                   f'{s}_dataloader.num_workers=0' for s in ('train', 'val')
-               ] + [f'{s}_dataloader.persistent_workers=False'
-                    for s in ('train', 'val')]
-    env = dict(os.environ, PYTHONPATH=ROOT, PORT='29517', PYTHON=sys.executable,
-               OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        ['bash', 'tools/dist_train.sh', SAU, '2', '--work-dir',
-         str(tmp_path), '--cfg-options'] + options,
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
+                   f'{k}={v}' for k, v in TINY_MODEL.items()
+               ] + no_worker_options()
+    code, log = dist_train(ROOT, SAU, tmp_path, options, port=29517)
+    assert code == 0, log[-4000:]
     assert 'Distributed training: True' in log
     assert 'lt/top1' in log
     assert osp.isfile(tmp_path / 'epoch_1.pth')
