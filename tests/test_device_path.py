@@ -299,3 +299,30 @@ def test_amp_flag_selects_bf16_autocast():
     enable_amp(cfg)
     assert cfg.optim_wrapper.type == 'BF16AutocastOptimWrapper'
     assert 'loss_scale' not in cfg.optim_wrapper
+
+
+def test_benchmark_suite_compares_both_paths_on_the_same_settings():
+    from sau_mm.engine.benchmark import device_path_suite
+    cases = {c.name: c for c in device_path_suite('M.jsonl', 'D', 10)}
+    assert sorted(cases) == sorted(
+        [f'{m}/{p}' for m in ('ce_classic', 'sau_classic', 'sau_widened')
+         for p in ('cpu_path', 'device_path')] +
+        ['ce_classic/device_path_bf16', 'sau_widened/device_path_bf16'])
+    for model in ('ce_classic', 'sau_classic', 'sau_widened'):
+        cpu, dev = cases[f'{model}/cpu_path'], cases[f'{model}/device_path']
+        assert dev.config == cpu.config.replace('.py', '_device.py')
+        assert dev.options == cpu.options  # same data, model, schedule
+        for case in (cpu, dev):  # every option names a key of the config
+            cfg = Config.fromfile(osp.join(ROOT, case.config))
+            cfg.merge_from_dict(dict(o.split('=', 1) for o in case.options))
+            dataset = cfg.train_dataloader.dataset
+            dataset = dataset.get('dataset', dataset)
+            assert dataset.data_root == 'D'
+            assert dataset.imbalance_factor == '10'
+            assert cfg.val_dataloader.dataset.data_root == 'D'
+    assert 'model.backbone.base_channels=16' in cases[
+        'sau_classic/cpu_path'].options
+    assert 'model.backbone.base_channels=16' not in cases[
+        'sau_widened/cpu_path'].options
+    assert cases['sau_widened/cpu_path'].options[0] == (
+        'train_dataloader.dataset.dataset.synthetic_manifest=M.jsonl')

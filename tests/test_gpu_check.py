@@ -43,21 +43,32 @@ def test_gpu_check_cpu_dry_run(tmp_path):
     env = dict(os.environ, PYTHON=sys.executable)
     proc = subprocess.run(
         ['bash', 'tools/gpu_check.sh', str(tmp_path), '--cpu-dry-run'],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=1500)
     log = (tmp_path / 'gpu_check.log').read_text() \
         if (tmp_path / 'gpu_check.log').exists() else ''
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((tmp_path / 'gpu_check.json').read_text())
     steps = summary['steps']
-    expected = ['oracle_manifest', 'smoke_ce', 'smoke_sau',
-                'smoke_glag_stage1', 'bench_ce', 'bench_sau', 'ce_run']
+    expected = ['oracle_manifest', 'smoke_ce', 'smoke_ce_device', 'smoke_sau',
+                'smoke_sau_device', 'smoke_glag_stage1',
+                'smoke_diffult_train', 'smoke_diffult_sample',
+                'smoke_t2i_generate', 'bench', 'ce_run_device', 'ce_run_cpu']
     assert list(steps) == expected, steps
     bad = {k: v for k, v in steps.items() if v['status'] != 'ok'}
     assert not bad, (bad, log[-5000:])
     assert summary['all_ok'] and summary['dry_run']
     assert summary['device'] == 'cpu'
-    for name in ('bench_ce', 'bench_sau'):
-        assert steps[name]['samples_per_s'] > 0
-    ce = summary['ce_run']
-    assert ce['epochs_done'] == 2 and ce['last_checkpoint_epoch'] == 2
-    assert 0 <= ce['last_top1'] <= 100 and 0 <= ce['best_top1'] <= 100
+    cases = steps['bench']['cases']  # the dry run's share of the suite
+    assert sorted(cases) == ['ce_classic/cpu_path', 'ce_classic/device_path',
+                             'ce_classic/device_path_bf16',
+                             'sau_classic/device_path']
+    for case in cases.values():
+        assert case['samples_per_s'] > 0 and case['bare_samples_per_s'] > 0
+        assert case['flop_per_sample'] > 0 and case['s_per_epoch'] > 0
+    flop = {k: v['flop_per_sample'] for k, v in cases.items()}
+    assert flop['ce_classic/cpu_path'] == flop['ce_classic/device_path']
+    assert flop['ce_classic/cpu_path'] < flop['sau_classic/device_path']
+    for name in ('ce_run_device', 'ce_run_cpu'):
+        ce = summary[name]
+        assert ce['epochs_done'] == 2 and ce['last_checkpoint_epoch'] == 2
+        assert 0 <= ce['last_top1'] <= 100 and 0 <= ce['best_top1'] <= 100

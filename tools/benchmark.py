@@ -12,6 +12,7 @@ and the device path (and bf16). The same --cfg-options apply to every case.
 --json FILE also writes the per-case medians.
 """
 import argparse
+import fnmatch
 import json
 
 import sau_mm  # noqa: F401
@@ -28,6 +29,9 @@ def main():
     parser.add_argument('--data-root', help='CIFAR-10 (JPEG) folder (--suite)')
     parser.add_argument('--imbalance-factor', type=int,
                         help='IF of the training set (--suite)')
+    parser.add_argument('--cases', nargs='+', metavar='PATTERN',
+                        help='run only the suite cases matching these '
+                        'shell patterns (e.g. "ce_classic/*")')
     parser.add_argument('--iters', type=int, default=20)
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--rounds', type=int, default=2)
@@ -42,6 +46,11 @@ def main():
     cases = (device_path_suite(args.sau_manifest, args.data_root,
                                args.imbalance_factor) if args.suite else
              [Case(c, c) for c in args.configs])
+    if args.cases:
+        cases = [c for c in cases
+                 if any(fnmatch.fnmatch(c.name, p) for p in args.cases)]
+        if not cases:
+            parser.error(f'no case matches --cases {args.cases}')
     summary = compare(cases, args.iters, args.warmup, args.rounds,
                       args.cfg_options)
     if args.json:
