@@ -4,6 +4,9 @@ custom_imports = dict(imports=['sau_mm'], allow_failed_imports=False)
 
 # AtomicCheckpointHook: MMEngine's CheckpointHook (same options) with
 # kill-proof writes and the best-so-far state carried through --resume.
+# RunInfoHook: commit, device, config, schedule and wall time of every start
+# in WORK_DIR/run_info.json (read by tools/analysis/); a default hook, so
+# configs that replace custom_hooks (DiffuLT) keep it.
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
@@ -12,6 +15,7 @@ default_hooks = dict(
                     save_last=True, save_best='lt/top1', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    run_info=dict(type='RunInfoHook'),
 )
 # Class counts for re-balancing losses and many/medium/few metrics; exact
 # resume of the training randomness.

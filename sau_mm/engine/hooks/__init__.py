@@ -6,3 +6,4 @@ from .prototype_update_hook import PrototypeUpdateHook  # noqa: F401
 from .training_progress_hook import TrainingProgressHook  # noqa: F401
 from .feature_statistics_hook import FeatureStatisticsHook  # noqa: F401
 from .decoded_images_hook import DecodedImagesHook  # noqa: F401
+from .run_info_hook import RunInfoHook  # noqa: F401

@@ -1,0 +1,217 @@
+"""The results ledger: one small JSON per finished run worth keeping
+(``results/*.json``, ``"kind": "run"``), rendered into the README between
+``<!-- results:start -->`` and ``<!-- results:end -->``.
+
+A record holds what ran (config, backbone, data, IF, synthetic manifest and
+its sources), the schedule (epochs done / planned, and the config file's own
+``max_epochs``, so a short schedule is visible), device, commit and command
+line (RunInfoHook), the
+metrics (top-1 last and best with its epoch, top-5 / many / medium / few of
+the best evaluation), wall time, and when it was recorded. CPU runs and GPU
+runs are rendered in separate tables. Other JSON files in the folder (e.g.
+GPU-check summaries) have no ``"kind": "run"`` and are skipped.
+"""
+import datetime
+import glob
+import json
+import os
+import os.path as osp
+import re
+from collections import Counter
+from typing import List, Optional
+
+from mmengine.config import Config
+
+from sau_mm.datasets.manifest import read_manifest
+from .run_records import load_run
+from .tables import fmt_duration, fmt_pct, run_row
+
+KIND = 'run'
+START, END = '<!-- results:start -->', '<!-- results:end -->'
+METRICS = ('top1_last', 'top1_last_epoch', 'top1_best', 'top1_best_epoch',
+           'top5', 'many', 'medium', 'few')
+
+
+class LedgerError(ValueError):
+    """A run or README the ledger cannot take; the message says why."""
+
+
+def device_class(device: Optional[str]) -> str:
+    """'cpu' when the device is a CPU (or unknown), else 'gpu'."""
+    return 'cpu' if not device or device.upper().startswith('CPU') else 'gpu'
+
+
+def _full_schedule(config_name: str, repo_root: str, unit: str
+                   ) -> Optional[int]:
+    """max_epochs (max_iters) of ``configs/<config_name>.py``, if there."""
+    path = osp.join(repo_root, 'configs', config_name + '.py')
+    if not osp.isfile(path):
+        return None
+    train_cfg = Config.fromfile(path, import_custom_modules=False).get(
+        'train_cfg') or {}
+    return train_cfg.get(f'max_{unit}s')
+
+
+def _synthetic(manifest: Optional[str]) -> Optional[dict]:
+    if not manifest:
+        return None
+    out = dict(manifest=manifest)
+    if osp.isfile(manifest):
+        records = read_manifest(manifest)
+        out.update(images=len(records),
+                   sources=dict(Counter(r.source for r in records)))
+    return out
+
+
+def _command(record) -> Optional[str]:
+    """The command line of the run's latest start (RunInfoHook)."""
+    sessions = (record.run_info or {}).get('sessions') or [{}]
+    argv = sessions[-1].get('argv')
+    return ' '.join(argv) if argv else None
+
+
+def run_result(work_dir: str, repo_root: str = '.',
+               allow_unfinished: bool = False) -> dict:
+    """The ledger record of a work dir (module docstring)."""
+    record = load_run(work_dir)
+    row = run_row(record)
+    if not record.finished and not allow_unfinished:
+        raise LedgerError(
+            f'{work_dir} is {row["status"]}: the ledger keeps finished runs '
+            '(finish it with tools/train.py CONFIG --resume, or pass '
+            '--allow-unfinished).')
+    if row['top1_best'] is None:
+        raise LedgerError(f'{work_dir} has no evaluation (lt/top1) to '
+                          'record.')
+    return dict(
+        kind=KIND, run=row['run'], config=row['method'],
+        backbone=row['backbone'], data=row['data'],
+        imbalance_factor=row['imbalance_factor'],
+        synthetic=_synthetic(row['synthetic']),
+        schedule=dict(unit=row['unit'], done=row['done'],
+                      planned=row['planned'], finished=record.finished,
+                      config_planned=_full_schedule(row['method'], repo_root,
+                                                    row['unit'])),
+        device=row['device'], device_class=device_class(row['device']),
+        commit=row['commit'], command=_command(record),
+        metrics={k: row[k] for k in METRICS}, wall_s=row['wall_s'],
+        recorded=datetime.date.today().isoformat())
+
+
+def record_result(work_dir: str, results_dir: str, repo_root: str = '.',
+                  allow_unfinished: bool = False) -> str:
+    """Write the record of ``work_dir`` to
+    ``results_dir/<config with __ for />__<run>.json`` (recording a run
+    again replaces its file); returns the path."""
+    result = run_result(work_dir, repo_root, allow_unfinished)
+    slug = re.sub(r'[^A-Za-z0-9_.-]+', '_',
+                  f'{result["config"].replace("/", "__")}__{result["run"]}')
+    os.makedirs(results_dir, exist_ok=True)
+    path = osp.join(results_dir, f'{slug}.json')
+    with open(path, 'w') as f:
+        json.dump(result, f, indent=1)
+        f.write('\n')
+    return path
+
+
+def read_ledger(results_dir: str) -> List[dict]:
+    """Every run record (``"kind": "run"``) in ``results_dir``, sorted by
+    data, IF, config, run; other JSON files are skipped."""
+    out = []
+    for path in sorted(glob.glob(osp.join(results_dir, '*.json'))):
+        with open(path) as f:
+            try:
+                data = json.load(f)
+            except json.JSONDecodeError as e:
+                raise LedgerError(f'{path}: not JSON ({e}); fix or delete '
+                                  'it.') from e
+        if isinstance(data, dict) and data.get('kind') == KIND:
+            out.append(data)
+    return sorted(out, key=lambda r: (r['data'], r['imbalance_factor'] or 0,
+                                      r['config'], r['run']))
+
+
+def _schedule(r: dict) -> str:
+    s = r['schedule']
+    text = f'{s["done"]}/{s["planned"]} {s["unit"]}s'
+    if s.get('config_planned') and s['planned'] != s['config_planned']:
+        text += f' (config: {s["config_planned"]})'
+    return text if s['finished'] else f'unfinished ({text})'
+
+
+def _synthetic_text(r: dict) -> str:
+    syn = r.get('synthetic')
+    if not syn:
+        return '-'
+    sources = syn.get('sources')
+    if sources:
+        return ', '.join(f'{k} {v}' for k, v in sorted(sources.items()))
+    return osp.basename(osp.dirname(syn['manifest'])) or syn['manifest']
+
+
+def ledger_table(records: List[dict]) -> str:
+    head = ('config', 'backbone', 'data', 'IF', 'synthetic', 'schedule',
+            'top-1 best (epoch)', 'top-1 last', 'top-5', 'many', 'medium',
+            'few', 'wall time', 'device', 'commit', 'recorded')
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '|' + '|'.join('---' for _ in head) + '|']
+    for r in records:
+        m = r['metrics']
+        best = ('-' if m['top1_best'] is None else
+                f'{m["top1_best"]:.2f} ({m["top1_best_epoch"]})')
+        cells = (f'`{r["config"]}`', r['backbone'], r['data'],
+                 '-' if r['imbalance_factor'] is None
+                 else f'{r["imbalance_factor"]:g}', _synthetic_text(r),
+                 _schedule(r), best, fmt_pct(m['top1_last']),
+                 fmt_pct(m['top5']), fmt_pct(m['many']),
+                 fmt_pct(m['medium']), fmt_pct(m['few']),
+                 fmt_duration(r['wall_s']), r['device'] or '-',
+                 r['commit'] or '-', r['recorded'])
+        lines.append('| ' + ' | '.join(str(c).replace('|', '/')
+                                       for c in cells) + ' |')
+    return '\n'.join(lines)
+
+
+def render_results(records: List[dict]) -> str:
+    """The README results section: GPU runs, then CPU short-schedule runs
+    (each table only when it has a run)."""
+    gpu = [r for r in records if r['device_class'] == 'gpu']
+    cpu = [r for r in records if r['device_class'] == 'cpu']
+    parts = ['Written by `python tools/analysis/results_table.py` from '
+             '`results/*.json` (record a run with `python '
+             'tools/analysis/record_result.py WORK_DIR`); do not edit by '
+             'hand. Accuracies in %, on the balanced test set; top-5, many, '
+             'medium, few at the best evaluation; many / medium / few: more '
+             'than 100, 20 to 100, fewer than 20 real training images '
+             '(the run\'s thresholds).']
+    if gpu:
+        parts += ['**GPU runs**', ledger_table(gpu)]
+    if cpu:
+        parts += ['**CPU, short schedule** (runs on a CPU, in practice a '
+                  'few epochs: a check that the pipeline runs, far from '
+                  'full-schedule accuracy; "schedule" shows epochs done / '
+                  'planned and the config\'s own length)', ledger_table(cpu)]
+    if not records:
+        parts.append('No run recorded yet.')
+    return '\n\n'.join(parts) + '\n'
+
+
+def update_readme(readme: str, results_dir: str) -> int:
+    """Replace the text between the markers of ``readme`` with
+    :func:`render_results` of ``results_dir``; returns the run count."""
+    with open(readme) as f:
+        text = f.read()
+    if text.count(START) != 1 or text.count(END) != 1 or \
+            text.index(START) > text.index(END):
+        raise LedgerError(f'{readme} needs exactly one {START} line '
+                          f'followed by one {END} line where the results '
+                          'go.')
+    records = read_ledger(results_dir)
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    new = f'{head}{START}\n{render_results(records)}{END}{tail}'
+    tmp = f'{readme}.tmp.{os.getpid()}'
+    with open(tmp, 'w') as f:
+        f.write(new)
+    os.replace(tmp, readme)
+    return len(records)

@@ -1,0 +1,168 @@
+"""One row per run: what ran (config, backbone, data, IF, schedule), how far
+it got, its accuracies, wall time, device and commit; as Markdown, CSV and
+JSON.
+
+Accuracy columns: ``top1_last`` = lt/top1 of the last evaluation,
+``top1_best`` = the highest lt/top1 of all evaluations (papers report this
+one) with its epoch; ``top5``, ``many``, ``medium``, ``few`` are those of
+the best evaluation (``metrics_epoch``). A shot group without a class is
+logged as text, so it is missing from scalars.json: it reads ``'no class in
+this group'`` when the evaluation's per-class file shows no training count in
+it (the dataset's ``shot_thresholds``).
+"""
+import csv
+import json
+import os.path as osp
+from typing import List, Optional, Sequence
+
+from sau_mm.datasets.long_tail import (SHOT_GROUPS, check_shot_thresholds,
+                                       shot_group)
+from .run_records import RunRecord
+
+EMPTY_GROUP = 'no class in this group'
+
+COLUMNS = ('run', 'method', 'backbone', 'data', 'imbalance_factor',
+           'synthetic', 'unit', 'done', 'planned', 'status', 'top1_last',
+           'top1_last_epoch', 'top1_best', 'top1_best_epoch', 'top5', 'many',
+           'medium', 'few', 'metrics_epoch', 'wall_s', 'device', 'commit',
+           'work_dir')
+
+
+def train_dataset_cfg(config) -> Optional[dict]:
+    """The LongTailSyntheticDataset config of ``train_dataloader.dataset``,
+    looking through wrappers (``MixPartnerDataset.dataset``)."""
+    ds = ((config.get('train_dataloader') or {}).get('dataset')
+          if config is not None else None)
+    while ds is not None and ds.get('type') != 'LongTailSyntheticDataset' \
+            and 'dataset' in ds:
+        ds = ds['dataset']
+    return ds
+
+
+def describe_data(ds: Optional[dict]) -> str:
+    """``cifar10``, ``cifar10-jpeg`` (an image folder's name), ..."""
+    if not ds:
+        return '-'
+    if ds.get('source') in ('cifar10', 'cifar100'):
+        return ds['source']
+    root = ds.get('data_root')
+    return osp.basename(osp.normpath(root)) if root else str(ds.get('source'))
+
+
+def describe_backbone(model: Optional[dict]) -> str:
+    """Type plus widths or depth: ``ResNet32 (16/32/64)``, ``ResNet-50``."""
+    backbone = (model or {}).get('backbone')
+    if not backbone:
+        return (model or {}).get('type', '-')
+    kind = backbone.get('type', '?')
+    if 'base_channels' in backbone and kind == 'ResNet32':
+        b = backbone['base_channels']
+        return f'{kind} ({b}/{2 * b}/{4 * b})'
+    if 'depth' in backbone:
+        groups = backbone.get('groups')
+        return f'{kind}-{backbone["depth"]}' + (f' ({groups} groups)'
+                                                 if groups else '')
+    return kind
+
+
+def shot_groups_at(record: RunRecord, epoch: Optional[int],
+                   ds: Optional[dict]) -> dict:
+    """many / medium / few of evaluation ``epoch``; an empty group (no
+    class of the per-class file's counts in it) is EMPTY_GROUP."""
+    metrics = record.val.get(epoch, {}) if epoch is not None else {}
+    out = {g: metrics.get(f'lt/{g}') for g in SHOT_GROUPS}
+    counts = (record.per_class.get(epoch) or {}).get('train_class_counts')
+    if counts:
+        thresholds = check_shot_thresholds((ds or {}).get('shot_thresholds'))
+        present = {shot_group(n, **thresholds) for n in counts}
+        out.update({g: EMPTY_GROUP for g in SHOT_GROUPS
+                    if out[g] is None and g not in present})
+    return out
+
+
+def run_row(record: RunRecord) -> dict:
+    """The table row of one run (keys: ``COLUMNS``)."""
+    ds = train_dataset_cfg(record.config)
+    best, last = record.best_epoch, record.last_epoch
+    at_best = record.val.get(best, {}) if best is not None else {}
+    at_last = record.val.get(last, {}) if last is not None else {}
+    planned = record.planned
+    status = 'finished' if record.finished else (
+        f'unfinished ({record.done}/{planned if planned else "?"} '
+        f'{record.unit}s)')
+    return dict(
+        run=record.name,
+        method=record.config_name,
+        backbone=describe_backbone(record.config.get('model')
+                                   if record.config else None),
+        data=describe_data(ds),
+        imbalance_factor=(ds or {}).get('imbalance_factor'),
+        synthetic=(ds or {}).get('synthetic_manifest'),
+        unit=record.unit, done=record.done, planned=planned, status=status,
+        top1_last=at_last.get('lt/top1'), top1_last_epoch=last,
+        top1_best=at_best.get('lt/top1'), top1_best_epoch=best,
+        top5=at_best.get('lt/top5'), **shot_groups_at(record, best, ds),
+        metrics_epoch=best, wall_s=record.wall_s, device=record.device,
+        commit=record.commit, work_dir=osp.abspath(record.work_dir))
+
+
+def fmt_pct(value) -> str:
+    if value is None:
+        return '-'
+    if isinstance(value, str):          # EMPTY_GROUP
+        return 'no class'
+    return f'{value:.2f}'
+
+
+def fmt_duration(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return '-'
+    s = int(round(seconds))
+    if s < 3600:
+        return f'{s // 60}m {s % 60:02d}s'
+    return f'{s // 3600}h {s % 3600 // 60:02d}m'
+
+
+def _schedule(row: dict) -> str:
+    if row['status'] != 'finished':
+        return row['status']
+    return f'{row["done"]}/{row["planned"]} {row["unit"]}s'
+
+
+def markdown_table(rows: Sequence[dict]) -> str:
+    """The Markdown table of ``rows`` (run_row dicts)."""
+    head = ('run', 'method (config)', 'backbone', 'data', 'IF',
+            'epochs done / planned', 'top-1 last', 'top-1 best (epoch)',
+            'top-5', 'many', 'medium', 'few', 'wall time', 'device',
+            'commit')
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '|' + '|'.join('---' for _ in head) + '|']
+    for r in rows:
+        data = r['data'] + (' + synthetic' if r['synthetic'] else '')
+        best = ('-' if r['top1_best'] is None else
+                f'{r["top1_best"]:.2f} ({r["top1_best_epoch"]})')
+        cells = (r['run'], r['method'], r['backbone'], data,
+                 '-' if r['imbalance_factor'] is None
+                 else f'{r["imbalance_factor"]:g}',
+                 _schedule(r), fmt_pct(r['top1_last']), best,
+                 fmt_pct(r['top5']), fmt_pct(r['many']),
+                 fmt_pct(r['medium']), fmt_pct(r['few']),
+                 fmt_duration(r['wall_s']), r['device'] or '-',
+                 r['commit'] or '-')
+        lines.append('| ' + ' | '.join(str(c).replace('|', '/')
+                                       for c in cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def write_csv(rows: Sequence[dict], path: str) -> None:
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: '' if r[k] is None else r[k]
+                             for k in COLUMNS})
+
+
+def write_json(rows: List[dict], path: str) -> None:
+    with open(path, 'w') as f:
+        json.dump(rows, f, indent=1)

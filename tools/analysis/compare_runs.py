@@ -1,0 +1,34 @@
+"""Compare training runs: one row per work dir, figures.
+
+python tools/analysis/compare_runs.py WORK_DIR [WORK_DIR ...] [--out DIR]
+
+Prints the Markdown table (method (config), backbone, data, IF, epochs done /
+planned, top-1 last and best with its epoch, top-5, many / medium / few of
+the best evaluation, wall time, device, commit; an unfinished run says so).
+With --out: DIR/runs.md (the same table), runs.csv, runs.json and the
+figures (per_class_vs_count.png, shot_groups.png, learning_curves.png,
+noise_flags_<run>.png for SAU runs); see sau_mm.analysis.
+"""
+import argparse
+import sys
+
+import sau_mm  # noqa: F401  (compat fixes + registration, before mmengine)
+from sau_mm.analysis import WorkDirError, compare_runs
+from sau_mm.analysis.tables import markdown_table
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('work_dirs', nargs='+', help='training work dirs')
+    parser.add_argument('--out', help='folder for runs.md/csv/json and the '
+                        'figures')
+    args = parser.parse_args()
+    try:
+        rows = compare_runs(args.work_dirs, args.out)
+    except WorkDirError as e:
+        sys.exit(f'compare_runs: {e}')
+    print(markdown_table(rows), end='')
+
+
+if __name__ == '__main__':
+    main()
