@@ -326,15 +326,15 @@ def test_ddp_rank0_builds_others_wait_then_load(data, monkeypatch, decodes):
     monkeypatch.setattr(image_cache.mm_dist, 'get_rank', lambda: 1)
     monkeypatch.setattr(image_cache.mm_dist, 'barrier',
                         lambda: barriers.append(1))
-    monkeypatch.setattr(image_cache.mm_dist, 'get_local_rank', lambda: 1)
+    monkeypatch.setattr(image_cache, '_local_rank', lambda: 1)
     with pytest.raises(RuntimeError, match='Rank 1.*local rank 0'):
         build_or_load(ds, data['cache'])
     assert decodes == [] and barriers == [1]
-    monkeypatch.setattr(image_cache.mm_dist, 'get_local_rank', lambda: 0)
+    monkeypatch.setattr(image_cache, '_local_rank', lambda: 0)
     built = build_or_load(ds, data['cache'])  # the builder
     assert len(decodes) == len(ds) and barriers == [1, 1]
     decodes.clear()
-    monkeypatch.setattr(image_cache.mm_dist, 'get_local_rank', lambda: 1)
+    monkeypatch.setattr(image_cache, '_local_rank', lambda: 1)
     loaded = build_or_load(ds, data['cache'])
     assert decodes == [] and barriers == [1, 1, 1]
     np.testing.assert_array_equal(loaded.images, built.images)
