@@ -59,16 +59,13 @@ def test_gpu_check_cpu_dry_run(tmp_path):
     assert summary['all_ok'] and summary['dry_run']
     assert summary['device'] == 'cpu'
     cases = steps['bench']['cases']  # the dry run's share of the suite
-    assert sorted(cases) == ['ce_classic/cpu_path', 'ce_classic/device_path',
-                             'ce_classic/device_path_bf16',
-                             'sau_classic/device_path']
+    assert sorted(cases) == ['ce_classic/cpu_path', 'ce_classic/device_path']
     for case in cases.values():
         assert case['samples_per_s'] > 0 and case['bare_samples_per_s'] > 0
         assert case['flop_per_sample'] > 0 and case['s_per_epoch'] > 0
-    flop = {k: v['flop_per_sample'] for k, v in cases.items()}
-    assert flop['ce_classic/cpu_path'] == flop['ce_classic/device_path']
-    assert flop['ce_classic/cpu_path'] < flop['sau_classic/device_path']
+    assert cases['ce_classic/cpu_path']['flop_per_sample'] == cases[
+        'ce_classic/device_path']['flop_per_sample']  # the same model
     for name in ('ce_run_device', 'ce_run_cpu'):
         ce = summary[name]
-        assert ce['epochs_done'] == 2 and ce['last_checkpoint_epoch'] == 2
+        assert ce['epochs_done'] == 1 and ce['last_checkpoint_epoch'] == 1
         assert 0 <= ce['last_top1'] <= 100 and 0 <= ce['best_top1'] <= 100

@@ -27,7 +27,7 @@
 # status to OUT_DIR/gpu_check.json.
 #
 # --cpu-dry-run: the same steps on CPU with tiny sizes (a 20-per-class copy of
-# the data, IF=10, batch 8, 2 iterations, 2 epochs), no pip install, no AMP
+# the data, IF=10, batch 8, 2 iterations, 1 epoch), no pip install, no AMP
 # (bf16 autocast is slow on these CPUs); for tests/test_gpu_check.py.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -100,7 +100,7 @@ if [ "$DRY" = 1 ]; then
   AMP=(); T2I_DTYPE=fp32; T2I_TARGET=6
   CACHE=$OUT/cache
   DDPM_SIZE="model = dict(unet=dict(block_out_channels=(16, 32), norm_num_groups=4, down_block_types=('DownBlock2D', 'AttnDownBlock2D'), up_block_types=('AttnUpBlock2D', 'UpBlock2D')))"
-  CE_OPTS=(train_cfg.max_epochs=2 train_cfg.val_interval=1)
+  CE_OPTS=(train_cfg.max_epochs=1 train_cfg.val_interval=1)
 else
   PY=python3
   log "installing .whl/*.whl into /tmp/site"
@@ -250,8 +250,8 @@ fi
 
 # ------------------------------------------------------------------ (b) bench
 if [ "$DRY" = 1 ]; then
-  BENCH=(--iters 1 --warmup 0 --rounds 1 --cases 'ce_classic/*' \
-         'sau_classic/device_path')
+  BENCH=(--iters 1 --warmup 0 --rounds 1 --cases 'ce_classic/cpu_path' \
+         'ce_classic/device_path')
 else
   BENCH=(--iters 30 --warmup 5 --rounds 1)
 fi
@@ -327,7 +327,7 @@ def ce_run(name):
         best = max(top1, key=lambda t: t[1])
         ce['best_top1'], ce['best_top1_epoch'] = best[1], best[0]
     ce['note'] = ('CIFAR-10 (JPEG)-LT, classic ResNet-32, CE' + (
-        ' (dry run: 20-per-class copy, IF=10, 2 epochs)' if dry else
+        ' (dry run: 20-per-class copy, IF=10, 1 epoch)' if dry else
         ', IF=100, bf16 autocast') +
         '; paper real-only CE on original CIFAR-10: 70.14')
     return ce
