@@ -648,22 +648,11 @@ class T2IFilter(T2IStage):
         return manifest_problem(self.manifest, report.get('kept'))
 
 
-class CompareRuns(Stage):
-    """``tools/analysis/compare_runs.py`` over the training stages
-    ``runs``."""
-    type_name = 'compare_runs'
-    refs = dict(runs=('train',))
-    required = ('runs',)
-    FILES = ('runs.md', 'runs.csv', 'runs.json')
-
-    def command(self, resume=False):
-        return (['python', tool(osp.join('analysis', 'compare_runs.py'))]
-                + [run.dir for run in self.inputs['runs']]
-                + ['--out', self.dir])
-
-    @property
-    def table(self) -> str:
-        return osp.join(self.dir, 'runs.md')
+class ReportStage(Stage):
+    """A stage whose outputs are the ``FILES`` in its folder; done when all
+    exist and ``JSON_FILE`` (one of them) parses."""
+    FILES = ()
+    JSON_FILE = ''
 
     def outputs(self):
         return [osp.join(self.dir, f) for f in self.FILES]
@@ -675,14 +664,34 @@ class CompareRuns(Stage):
         missing = [p for p in self.outputs() if not osp.isfile(p)]
         if missing:
             return f'{missing[0]} does not exist'
+        path = osp.join(self.dir, self.JSON_FILE)
         try:
-            read_json(self.outputs()[2])
+            read_json(path)
         except ValueError as e:
-            return f'{self.outputs()[2]} does not read ({e})'
+            return f'{path} does not read ({e})'
         return None
 
 
-class SyntheticReport(Stage):
+class CompareRuns(ReportStage):
+    """``tools/analysis/compare_runs.py`` over the training stages
+    ``runs``."""
+    type_name = 'compare_runs'
+    refs = dict(runs=('train',))
+    required = ('runs',)
+    FILES = ('runs.md', 'runs.csv', 'runs.json')
+    JSON_FILE = 'runs.json'
+
+    def command(self, resume=False):
+        return (['python', tool(osp.join('analysis', 'compare_runs.py'))]
+                + [run.dir for run in self.inputs['runs']]
+                + ['--out', self.dir])
+
+    @property
+    def table(self) -> str:
+        return osp.join(self.dir, 'runs.md')
+
+
+class SyntheticReport(ReportStage):
     """``tools/analysis/synthetic_report.py MANIFEST DATASET_CONFIG
     ENCODER_CONFIG ENCODER_CHECKPOINT``: a manifest stage's images against
     the real data of the ``encoder`` training stage (dataset config =
@@ -695,6 +704,7 @@ class SyntheticReport(Stage):
     options = dict(device=None, args=[])
     required = ('manifest', 'encoder')
     FILES = ('index.html', 'synthetic_report.json', 'synthetic_report.md')
+    JSON_FILE = 'synthetic_report.json'
 
     def command(self, resume=False):
         enc = self.inputs['encoder']
@@ -709,22 +719,6 @@ class SyntheticReport(Stage):
                 + flag_args(flags, ('noise_flags', 'num_workers', 'device'))
                 + list(self.settings['args'])
                 + cfg_option_args(enc.cfg_options))
-
-    def outputs(self):
-        return [osp.join(self.dir, f) for f in self.FILES]
-
-    def digest(self):
-        return file_digest(*self.outputs())
-
-    def verify(self):
-        missing = [p for p in self.outputs() if not osp.isfile(p)]
-        if missing:
-            return f'{missing[0]} does not exist'
-        try:
-            read_json(self.outputs()[1])
-        except ValueError as e:
-            return f'{self.outputs()[1]} does not read ({e})'
-        return None
 
 
 STAGE_TYPES = {cls.type_name: cls for cls in (
