@@ -101,12 +101,13 @@ class DeviceViewsDataPreprocessor(MultiViewClsDataPreprocessor):
                 'but holds no decoded images: add '
                 "dict(type='DecodedImagesHook') to custom_hooks (the *_device "
                 'configs do).')
-        indices = indices.to(self._images.device)
+        # checked on the loader's host tensor: no device sync per step
         if indices.max() >= len(self._images) or indices.min() < 0:
             raise IndexError(
                 f'Sample index {int(indices.max())} out of the '
                 f'{len(self._images)} decoded images: the cache was built '
                 'for another dataset.')
+        indices = indices.to(self._images.device, non_blocking=True)
         pairs = indices.dim() == 2
         if pairs and self.partner_view is None:
             raise ValueError('Index pairs (MixPartnerDataset) need '
