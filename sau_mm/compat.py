@@ -1,4 +1,4 @@
-"""Make the OpenMMLab stack work on current torch / NumPy (see README, "Compatibility").
+"""Make the OpenMMLab stack work on current torch / NumPy (docs/compat.md).
 
 Applied once when ``sau_mm`` is imported, before torchvision is imported. Every
 fix is idempotent and only acts when the breakage is present:

@@ -75,8 +75,8 @@ def cifar_as_image_folder(cifar_root: str, out_root: str,
                           ext: str = 'png') -> str:
     """The images of the CIFAR pickles under ``cifar_root`` (make_cifar) also
     as ``out_root/<split>/<class>/NNNN.<ext>``, NNNN = rank of the image
-    within its class in the pickle order (the layout of ../shared/data's
-    cifar10-jpeg). PNG keeps the pixels exact."""
+    within its class in the pickle order (the layout of the cifar10-jpeg
+    archive). PNG keeps the pixels exact."""
     from sau_mm.datasets.sources import read_cifar
     classes, samples = read_cifar(cifar_root, name, split)
     if sorted(classes) != classes:

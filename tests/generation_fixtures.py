@@ -25,7 +25,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 @contextlib.contextmanager
 def one_torch_thread():
     """Tiny models run fastest on one thread, and do not collapse when
-    another process shares the two cores (OpenMP spin-waiting)."""
+    another process shares a 2-core CPU (OpenMP spin-waiting)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

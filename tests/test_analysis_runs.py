@@ -1,5 +1,5 @@
-"""Run tables, figures and the results ledger (issue 13) on FABRICATED work
-dirs written in the real on-disk formats (README "Training and testing"):
+"""Run tables, figures and the results ledger on FABRICATED work dirs
+written in the real on-disk formats (README "Training and testing"):
 a finished SAU run with run_info.json and noise flags, an unfinished run,
 and a resumed run with two start folders and a torn scalars line."""
 import csv

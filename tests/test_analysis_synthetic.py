@@ -1,4 +1,4 @@
-"""Synthetic-set quality (issue 13): precision / recall / Frechet distance
+"""Synthetic-set quality: precision / recall / Frechet distance
 against plain NumPy references, the synthetic report on a generated DiffuLT
 layout with a tiny encoder trained here, the confusion matrix, and
 RunInfoHook on a real (tiny) run that is resumed once."""

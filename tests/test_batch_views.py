@@ -1,5 +1,5 @@
 """The batched device views (sau_mm.models.utils.batch_views) against the CPU
-transforms of SAU's views (METHOD.md 3).
+transforms of SAU's views (docs/method.md#views-and-normalisation).
 
 1. Fixed parameters: every op, and every whole view with the draws the CPU
    pipeline made (replayed from the same seed), equals the PIL/torchvision

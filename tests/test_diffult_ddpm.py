@@ -93,7 +93,7 @@ def test_training_lowers_the_loss_and_saves_sample_grids(data_root,
 
 def test_resume_continues_identically(data_root, tmp_path):
     """12 iterations straight == 4, resume to 8, resume to 12 (two resumes:
-    later checkpoints of a resumed run must carry their own RNG state)."""
+    later checkpoints of a resumed run must hold their own RNG state)."""
     straight = Runner.from_cfg(tiny_cfg(data_root, str(tmp_path / 'a'), 12))
     straight.train()
     work = str(tmp_path / 'b')

@@ -1,6 +1,7 @@
-"""GLAG (METHOD.md 4, this project's formulas): the Gradual Balanced Loss
-and its schedule, the calibrated tail Gaussians, stage 2 on generated data,
-both stages through tools/train.py, and every GLAG config."""
+"""GLAG (docs/method.md#glag-this-projects-formulas, this project's
+formulas): the Gradual Balanced Loss and its schedule, the calibrated tail
+Gaussians, stage 2 on generated data, both stages through tools/train.py,
+and every GLAG config."""
 import copy
 import glob
 import json

@@ -4,7 +4,7 @@ import pytest
 from sau_mm.datasets.long_tail import (long_tail_counts, select_long_tail,
                                        shot_group)
 
-# METHOD.md section 1 totals.
+# The totals of docs/method.md#the-long-tailed-split.
 CIFAR10_TOTALS = {10: 20431, 50: 13996, 100: 12406, 200: 11203}
 CIFAR100_TOTALS = {10: 19573, 50: 12608, 100: 10847, 200: 9502}
 

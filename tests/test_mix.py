@@ -43,8 +43,9 @@ def test_mixup_label_mass_and_identity():
 
 
 def authors_box(h, w, lam, cx, cy):
-    """METHOD.md 3: centre (cx, cy), sides W sqrt(1 - lam), H sqrt(1 - lam),
-    edges clipped to the image, then rounded."""
+    """Paper Eq. 6 as the authors' code draws it: centre (cx, cy), sides
+    W sqrt(1 - lam), H sqrt(1 - lam), edges clipped to the image, then
+    rounded."""
     def edge(c, side, size):
         return (round(min(max(c - side / 2, 0), size)),
                 round(min(max(c + side / 2, 0), size)))

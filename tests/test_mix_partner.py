@@ -1,5 +1,6 @@
 """MixPartnerSampler + MixPartnerDataset: each epoch pairs a main permutation
-with an independent partner permutation of the same set (METHOD.md, 3)."""
+with an independent partner permutation of the same set
+(docs/method.md#mix-partner)."""
 import os.path as osp
 
 import mmengine.dataset.sampler as mme_sampler

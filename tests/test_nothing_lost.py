@@ -1,4 +1,4 @@
-"""Nothing lost to a kill or a bad file (issue 11): atomic checkpoints,
+"""Nothing lost to a kill or a bad file: atomic checkpoints,
 --resume on a bad checkpoint, the best-so-far state through --resume,
 batch-independent DiffuLT images, a refused LLM connection failing fast."""
 import glob

@@ -1,4 +1,4 @@
-"""Your own data (issue 11, "Bring your own data"): the image-folder configs
+"""Your own data (README "Your own data"): the image-folder configs
 (each setting set once), resizing instead of silent crops, class-count
 agreement, configurable shot groups, full-decode image checks, short logs
 with the full lists in files, and the DiffuLT sampling plan. Bad inputs go

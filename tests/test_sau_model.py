@@ -1,4 +1,5 @@
-"""DualBranchClassifier's defaults (the authors' code, METHOD.md 3) and its
+"""DualBranchClassifier's defaults (the authors' code,
+docs/method.md#defaults-that-follow-the-authors-code) and its
 contracts, on the model built from the SAU configs."""
 import glob
 import math

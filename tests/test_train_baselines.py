@@ -88,8 +88,9 @@ def test_every_config_loads_and_builds_its_model(config):
     dataset = cfg.train_dataloader.dataset
     dataset = dataset.get('dataset', dataset)
     assert dataset.num_classes == num_classes
-    # Normalisation of the authors' code (METHOD.md 3): CIFAR-10 (pickles
-    # and JPEG) and CIFAR-100 each have their own statistics.
+    # Normalisation of the authors' code
+    # (docs/method.md#views-and-normalisation): CIFAR-10 (pickles and JPEG)
+    # and CIFAR-100 each have their own statistics.
     cifar10 = dataset.source == 'cifar10' or 'cifar10-jpeg' in \
         dataset.data_root
     if cifar10 or dataset.source == 'cifar100':

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# Download the wheels the GPU machine lacks into .whl/ (git-ignored), plus the
-# CIFAR-10 (JPEG) archive, so that `run` can carry them (64 MiB in all).
-#
+# Download into .whl/ (git-ignored) the wheels that a GPU machine with its own
+# torch lacks, plus the CIFAR-10 (JPEG) archive, so that tools/gpu_check.sh
+# can install them there without a package index. Run it on any networked
+# machine; copy the repository with .whl/ to the GPU machine.
 #   bash tools/fetch_gpu_wheels.sh                    # classifier training set
 #   bash tools/fetch_gpu_wheels.sh --with-generation  # + diffusers, open_clip, openai
 #   bash tools/fetch_gpu_wheels.sh --list [--with-generation]   # print, fetch nothing
 #
-# The GPU machines (device/KINDS.md) run Python 3.12 with torch 2.11,
-# torchvision 0.26, numpy 2.5 and, among others, matplotlib, rich, pyyaml,
-# packaging, pillow, opencv-python-headless, einops, click, markdown, zipp,
-# transformers, huggingface-hub, safetensors, timm, regex, requests, httpx,
-# tqdm preinstalled: those are NOT fetched (one version of each package).
-# Classifier training needs only the MM stack + kornia; the text-to-image /
-# DiffuLT generation packages (diffusers, open_clip_torch, openai) are left out
-# of the default set (transformers is preinstalled there, 5.17.0, not 5.23.0).
+# Target: CPython 3.12, manylinux x86_64, with torch (2.11 to 2.13),
+# torchvision, numpy and, among others, matplotlib, rich, pyyaml, packaging,
+# pillow, opencv-python-headless, einops, click, markdown, zipp, transformers,
+# huggingface-hub, safetensors, timm, regex, requests, httpx, tqdm installed
+# (GPU_HAS below): those are NOT fetched (one version of each package).
+# Classifier training needs only the MM stack + kornia; the generation
+# packages (diffusers, open_clip_torch, openai) are opt-in.
 # tools/gpu_check.sh installs them all with
 #   pip install --no-index --no-deps --target /tmp/site .whl/*.whl
 set -euo pipefail
@@ -51,7 +51,7 @@ GEN_PKGS=(
   annotated-types==0.8.0  # pydantic
   typing-inspection==0.4.5  # pydantic
 )
-# preinstalled on the GPU machine (device/KINDS.md), for the Requires-Dist check
+# assumed preinstalled on the GPU machine, for the Requires-Dist check
 GPU_HAS="torch torchvision numpy matplotlib rich pyyaml packaging pillow
 opencv-python-headless einops click markdown zipp transformers huggingface-hub
 safetensors timm regex requests httpx tqdm filelock typing-extensions anyio
@@ -111,7 +111,7 @@ for f in sorted(os.listdir('.whl')):
         print(f'removing {f} (not in the set)')
         os.remove(os.path.join('.whl', f))
 EOF
-# every non-extra Requires-Dist (for Python 3.12 on Linux) is carried or there
+# each non-extra Requires-Dist (Python 3.12, Linux): in .whl/ or preinstalled
 GPU_HAS="$GPU_HAS $SATISFIED_ELSEWHERE" "$PY" - <<'EOF'
 import os, re, sys, zipfile
 from packaging.requirements import Requirement
@@ -137,9 +137,9 @@ for f in sorted(wheels):
             if norm(r.name) not in have:
                 missing.append(f'{f}: {r}')
 if missing:
-    print('needs neither carried nor preinstalled:\n  ' + '\n  '.join(missing))
+    print('needs neither in .whl/ nor preinstalled:\n  ' + '\n  '.join(missing))
     sys.exit(1)
-print(f'{len(wheels)} wheels, every requirement carried or preinstalled')
+print(f'{len(wheels)} wheels, every requirement in .whl/ or preinstalled')
 EOF
 cp -f "$DATA" .whl/
 ls -l .whl
@@ -147,6 +147,6 @@ total=$(du -cb .whl/* | tail -1 | cut -f1)
 mib=$(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1048576 }')
 echo "total: $total bytes ($mib MiB) in .whl/ (limit $LIMIT_MIB MiB)"
 if [ "$total" -gt $((LIMIT_MIB * 1048576)) ]; then
-  echo "too big for the 64 MiB carry limit" >&2
+  echo "too big: .whl/ holds more than the $LIMIT_MIB MiB this script allows (LIMIT_MIB)" >&2
   exit 1
 fi

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# One unattended GPU check, at most ~9 minutes on a fresh GPU machine:
+# An unattended smoke test and benchmark for a GPU machine, within a time
+# budget (--budget-s, default 530 s), with no network needed there:
 #
 #   bash tools/gpu_check.sh OUT_DIR [--cpu-dry-run] [--budget-s N]
 #
-# On the GPU machine (run from the repository root with .whl/ carried, made by
-# tools/fetch_gpu_wheels.sh): installs .whl/*.whl into /tmp/site, unpacks
-# .whl/cifar10-jpeg.tar.gz into data/, prints nvidia-smi and versions, then
+# From the repository root, with the .whl/ folder that tools/fetch_gpu_wheels.sh
+# made on a networked machine: installs .whl/*.whl into /tmp/site, unpacks
+# .whl/cifar10-jpeg.tar.gz into data/ (when data/cifar10-jpeg is missing),
+# prints nvidia-smi and versions, then
 #   smoke_*   tools/train.py, 3 iterations each with --amp (bf16 autocast, no
 #             loss scaling): CE classic and SAU classic on the CPU path and the
 #             device path (*_device.py), SAU with an ORACLE complement
@@ -28,7 +30,8 @@
 #
 # --cpu-dry-run: the same steps on CPU with tiny sizes (a 20-per-class copy of
 # the data, IF=10, batch 8, 2 iterations, 1 epoch), no pip install, no AMP
-# (bf16 autocast is slow on these CPUs); for tests/test_gpu_check.py.
+# (bf16 autocast is slow on a CPU without bf16 instructions); for
+# tests/test_gpu_check.py.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -269,7 +272,7 @@ ce_run() {  # NAME CONFIG LIMIT_S
   step "$1" "$3" "$PY" tools/train.py "$2" "${AMP[@]}" "${resume[@]}" \
     --work-dir "$dir" --cfg-options $(data_opts '') "${CE_OPTS[@]}" \
     decoded_cache_dir="$CACHE"
-  # a timeout is expected (the run goes on at the next call): not a failure
+  # a timeout is expected (a rerun of the script continues it): not a failure
   sed -i "s/{\"step\": \"$1\", \"status\": \"timeout\"/{\"step\": \"$1\", \"status\": \"ok\", \"stopped\": \"time budget\"/" "$STEPS"
 }
 WORK=$ROOT/work_dirs

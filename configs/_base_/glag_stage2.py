@@ -1,6 +1,7 @@
-# GLAG stage 2 (METHOD.md 4; this project's formulas, not GLAG's published
-# ones): what every configs/glag/*_stage2.py changes in its stage-1 config.
-# The names carry a stage2_ prefix because a stage-2 leaf inherits both this
+# GLAG stage 2 (docs/method.md#glag-this-projects-formulas: this project's
+# formulas, not GLAG's published ones): what every configs/glag/*_stage2.py
+# changes in its stage-1 config.
+# The names have a stage2_ prefix because a stage-2 leaf inherits both this
 # file and its stage-1 config, and bases may not share keys.
 # Encoder frozen, head re-trained on real + calibrated tail features
 # (k = 3 nearest heads, b = 0.1, tail = real count below the median), MixUp

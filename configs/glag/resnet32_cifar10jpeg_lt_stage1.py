@@ -1,4 +1,4 @@
-# GLAG stage 1: classic ResNet-32, CIFAR-10 (JPEG)-LT from ../shared/data
+# GLAG stage 1: classic ResNet-32, CIFAR-10 (JPEG)-LT in data/cifar10-jpeg
 # (IF=100), Gradual Balanced Loss, the CIFAR baselines' schedule (200 epochs).
 _base_ = [
     '../_base_/datasets/cifar10_jpeg_lt.py',

@@ -1,5 +1,5 @@
-# The DiffuLT -> SAU pipeline at smoke-test size, on 2 CPU cores in a few
-# minutes (tests/test_pipeline.py runs it): the stages of
+# The DiffuLT -> SAU pipeline at smoke-test size, a few minutes on a 2-core
+# CPU (tests/test_pipeline.py runs it): the stages of
 # diffult_sau_cifar10jpeg_lt.py but GLAG, on a copy of the first 30 training /
 # 10 test images of every class of data/cifar10-jpeg (IF 10 on it: 30 .. 3
 # real images per class), a 2-level UNet trained 30 iterations, 3 DDIM

@@ -5,9 +5,10 @@ size read on the way. Parallel over processes (fork) when there are many
 files; the per-file work is mostly Python (header parsing), so threads
 would not help.
 
-Measured on the 50,000 32x32 JPEGs of CIFAR-10 (JPEG) train, 2 busy CPU
-cores: 4.5 to 8 s (one or two processes; the machine's load decides), about
-2 s for its IF=100 subset (12,406 files); reading the headers only, 1.6 s.
+Measured on the 50,000 32x32 JPEGs of CIFAR-10 (JPEG) train, on a 2-core
+x86 CPU shared with other jobs: 4.5 to 8 s (one or two processes; the
+machine's load decides), about 2 s for its IF=100 subset (12,406 files);
+reading the headers only, 1.6 s.
 """
 import multiprocessing as mp
 import os

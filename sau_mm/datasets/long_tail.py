@@ -1,6 +1,7 @@
 """The exponential long-tail profile and the seeded subset that follows it.
 
-n_c = int(n_max * IF ** (-c / (C - 1)))  for class c = 0..C-1 (METHOD.md, 1).
+n_c = int(n_max * IF ** (-c / (C - 1)))  for class c = 0..C-1
+(docs/method.md#the-long-tailed-split).
 The subset defaults to LDAM-DRW's split (``method='ldam'``, seed 0).
 """
 from typing import List, Optional, Sequence

@@ -14,11 +14,11 @@ from .transforms.sau_views import SAUView
 class MixPartnerDataset:
     """Wrap a dataset so that each item also carries its mix partner.
 
-    This is SAU's "second loader" (METHOD.md, 3, "Mix partner, authors'
-    code"): the synthetic-unaware branch mixes view v1 of each sample with
-    view v1 of its partner, and the partners of an epoch are an independent
-    permutation of the same balanced (real + synthetic) set, zipped with the
-    main order. The pairing comes from
+    This is SAU's "second loader" of the authors' code
+    (docs/method.md#mix-partner): the synthetic-unaware branch mixes view
+    v1 of each sample with view v1 of its partner, and the partners of an
+    epoch are an independent permutation of the same balanced (real +
+    synthetic) set, zipped with the main order. The pairing comes from
     :class:`~sau_mm.datasets.MixPartnerSampler`, which yields
     ``(index, partner_index)``; set
     ``train_dataloader.sampler=dict(type='MixPartnerSampler')``. An item is

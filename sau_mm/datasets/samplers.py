@@ -1,5 +1,6 @@
 """Samplers for long-tailed training: ClassBalancedSampler (class-balanced
-re-sampling) and MixPartnerSampler (SAU's mix partners, METHOD.md 3)."""
+re-sampling) and MixPartnerSampler (SAU's mix partners,
+docs/method.md#mix-partner)."""
 import math
 from typing import Iterator, List, Optional, Sized, Tuple
 
@@ -83,10 +84,10 @@ class MixPartnerSampler(DefaultSampler):
     :class:`~sau_mm.datasets.MixPartnerDataset`.
 
     SAU's authors zip the main shuffled loader with a second loader over the
-    same balanced set, shuffled independently (METHOD.md, 3, "Mix partner,
-    authors' code"). Equivalently, epoch ``e`` has a main permutation ``p1``
-    and an independent partner permutation ``p2`` of ``range(len(dataset))``,
-    and position ``k`` of the epoch pairs ``p1[k]`` with ``p2[k]``: within an
+    same balanced set, shuffled independently (docs/method.md#mix-partner).
+    Equivalently, epoch ``e`` has a main permutation ``p1`` and an
+    independent partner permutation ``p2`` of ``range(len(dataset))``, and
+    position ``k`` of the epoch pairs ``p1[k]`` with ``p2[k]``: within an
     epoch every sample is used exactly once as a partner.
 
     The main order is mmengine's ``DefaultSampler`` (this class extends it:

@@ -153,7 +153,7 @@ class Case:
 
 def device_path_suite(sau_manifest: str, data_root: Optional[str] = None,
                       imbalance_factor: Optional[int] = None) -> List[Case]:
-    """The device-path comparison of issue 10 on CIFAR-10 (JPEG)-LT (IF=100
+    """The device-path comparison on CIFAR-10 (JPEG)-LT (IF=100
     unless ``imbalance_factor``; ``data_root`` replaces data/cifar10-jpeg):
     CE classic, SAU classic (16/32/64 channels) and SAU widened, each on the
     CPU path and the device path, CE classic and SAU widened also with bf16

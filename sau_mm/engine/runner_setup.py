@@ -44,7 +44,8 @@ def load_config(args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.launcher != 'none' and not torch.cuda.is_available():
-        # DDP on CPU: gloo, and no device_ids (STACK.md, 3 and 4).
+        # DDP on CPU: gloo, and no device_ids
+        # (docs/compat.md#distributed-training-on-cpu).
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
         cfg.env_cfg.dist_cfg.backend = 'gloo'
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',

@@ -4,7 +4,8 @@ _base_ = './cifar10_lt.py'
 data_root = 'data/cifar100'
 source = 'cifar100'
 num_classes = 100
-# CIFAR-100 statistics of the authors' code (METHOD.md, 3), RGB, x 255:
+# CIFAR-100 statistics of the authors' code, RGB, x 255
+# (docs/method.md#views-and-normalisation):
 # mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010).
 data_preprocessor = dict(
     num_classes=num_classes,

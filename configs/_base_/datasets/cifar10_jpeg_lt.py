@@ -1,5 +1,6 @@
-# CIFAR-10 (JPEG)-LT: the image-folder CIFAR-10 of ../shared/data, unpacked
-# into data/cifar10-jpeg/{train,test}/<class>/NNNN.jpg (see README).
+# CIFAR-10 (JPEG)-LT: CIFAR-10 as an image folder, the archive
+# cifar10-jpeg.tar.gz unpacked into data/cifar10-jpeg/{train,test}/<class>/
+# NNNN.jpg (README "Data preparation").
 _base_ = './cifar10_lt.py'
 data_root = 'data/cifar10-jpeg'
 source = 'image_folder'

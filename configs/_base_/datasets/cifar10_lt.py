@@ -6,7 +6,8 @@ data_root = 'data/cifar10'
 source = 'cifar10'
 num_classes = 10
 
-# CIFAR-10 statistics of the authors' code (METHOD.md, 3), RGB, x 255:
+# CIFAR-10 statistics of the authors' code, RGB, x 255
+# (docs/method.md#views-and-normalisation):
 # mean (0.49139968, 0.48215827, 0.44653124), std (0.24703233, 0.24348505,
 # 0.26158768). CIFAR-100 has its own (cifar100_lt.py).
 data_preprocessor = dict(
@@ -37,7 +38,8 @@ train_dataloader = dict(
         num_classes=num_classes,
         image_size=32,  # another size (e.g. synthetic 64x64) is resized
         imbalance_factor=100,
-        subset_method='ldam',  # LDAM-DRW's split (METHOD.md, 1)
+        # LDAM-DRW's split (docs/method.md#the-long-tailed-split)
+        subset_method='ldam',
         subset_seed=0,
         pipeline=train_pipeline))
 val_dataloader = dict(

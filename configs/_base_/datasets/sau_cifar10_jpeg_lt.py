@@ -1,5 +1,5 @@
-# SAU's training data for CIFAR-10 (JPEG)-LT, the image-folder CIFAR-10 of
-# ../shared/data in data/cifar10-jpeg (see sau_cifar10_lt.py).
+# SAU's training data for CIFAR-10 (JPEG)-LT, the image-folder CIFAR-10 in
+# data/cifar10-jpeg (see sau_cifar10_lt.py).
 _base_ = ['./cifar10_jpeg_lt.py', './sau_cifar_views.py']
 sau_dataset = dict(
     _base_.train_dataloader.dataset, pipeline=_base_.sau_train_pipeline,

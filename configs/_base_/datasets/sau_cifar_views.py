@@ -1,6 +1,7 @@
-# SAU's views of a 32x32 training image (METHOD.md, 3), put in SAUView order
-# by SAUViews: v1 crop + flip (classification branch); v2 = v1 + AutoAugment
-# (CIFAR-10 policy, gray fill) + Cutout (1 hole, 16 px, zero fill); v3
+# SAU's views of a 32x32 training image
+# (docs/method.md#views-and-normalisation), put in SAUView order by SAUViews:
+# v1 crop + flip (classification branch); v2 = v1 + AutoAugment (CIFAR-10
+# policy, gray fill) + Cutout (1 hole, 16 px, zero fill); v3
 # SimAugment (RandomResizedCrop 0.2..1, flip, ColorJitter p 0.8, grayscale
 # p 0.2, PIL Gaussian blur p 0.5). The mix partner gets v1.
 view1 = [

@@ -1,8 +1,8 @@
-# SAU (METHOD.md, 3) on the widened ResNet-32: the linear classifier trained
-# on MixUp + CutMix through its soft-target CE, the projection MLP phi
-# (256 -> 2048 -> 2048 -> 128) trained with SupCon-noise (tau 0.1, L2
-# "unique"). Every value below is the authors'; see DualBranchClassifier for
-# the options.
+# SAU (docs/method.md#sau-paper-section-3) on the widened ResNet-32: the
+# linear classifier trained on MixUp + CutMix through its soft-target CE, the
+# projection MLP phi (256 -> 2048 -> 2048 -> 128) trained with SupCon-noise
+# (tau 0.1, L2 "unique"). Every value below is the authors'; see
+# DualBranchClassifier for the options.
 _base_ = './resnet32_wide.py'
 model = dict(
     type='DualBranchClassifier',

@@ -1,4 +1,5 @@
-# SAU's CIFAR schedule (authors' code, METHOD.md 3): SGD 0.01, momentum 0.9,
+# SAU's CIFAR schedule (authors' code,
+# docs/method.md#training-schedule-and-model): SGD 0.01, momentum 0.9,
 # wd 5e-3, batch 128, 200 epochs, cosine annealing per epoch to 0, no
 # warm-up; evaluation after EVERY epoch (the paper reports the best of the
 # 200 evaluations: lt/top1_best; lt/top1 is the last).

@@ -145,17 +145,17 @@ CIFAR10_POLICY = (
 @TRANSFORMS.register_module()
 class CIFAR10AutoAugment(BaseTransform):
     """AutoAugment (Cubuk et al. 2019), CIFAR-10 policy, as the authors'
-    CIFAR10Policy (METHOD.md 3): a sub-policy of ``CIFAR10_POLICY`` drawn
-    uniformly, then each of its two ops applied with its probability, at
-    the magnitude of its bin in ``OPS``, times a random sign +/-1 for
-    shear, translate, rotate and the enhance ops. Geometric ops fill with
-    ``fill`` (gray (128, 128, 128)).
+    CIFAR10Policy (docs/method.md#views-and-normalisation): a sub-policy of
+    ``CIFAR10_POLICY`` drawn uniformly, then each of its two ops applied
+    with its probability, at the magnitude of its bin in ``OPS``, times a
+    random sign +/-1 for shear, translate, rotate and the enhance ops.
+    Geometric ops fill with ``fill`` (gray (128, 128, 128)).
 
     Differences from the authors' code: the draws come from NumPy's global
     RNG (seeded per worker by MMEngine, saved by RNGStateHook), not Python's
     ``random``, in the same order; rotate's background is ``fill`` (theirs
     is always gray 128, the same for the default). The rotation sign is
-    random as in METHOD.md 3 and DeepVoltaire's ops.py; the older one-file
+    random as in DeepVoltaire's ops.py; the older one-file
     copy (e.g. GLMC's utils/autoaug.py) always rotates counter-clockwise.
     ``results['img']``: HxWx3
     uint8 RGB, replaced by an array of the same shape and dtype."""

@@ -9,7 +9,7 @@ from mmpretrain.registry import TRANSFORMS
 class LoadImage(BaseTransform):
     """Make ``results['img']`` an HxWx3 uint8 RGB array.
 
-    In-memory samples (CIFAR pickles) already carry ``img`` and pass through;
+    In-memory samples (CIFAR pickles) already hold ``img`` and pass through;
     file samples are decoded from ``img_path``. A file that cannot be decoded
     raises an error naming it (never a silent skip). An image whose size
     differs from ``results['resize_to']`` (height, width; set by

@@ -1,6 +1,6 @@
 """SAU's views of one training sample, in the single order that the data
 pipeline, the mix-partner dataset, the classifier and the prototype pass
-all use (METHOD.md, 3)."""
+all use (docs/method.md#views-and-normalisation)."""
 from enum import IntEnum
 from typing import Sequence
 

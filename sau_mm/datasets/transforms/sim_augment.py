@@ -21,7 +21,8 @@ class SimAugment(BaseTransform):
     (brightness, contrast, saturation, hue) with p ``jitter_p`` +
     RandomGrayscale(``gray_p``) + Gaussian blur with p ``blur_p``, sigma ~
     U(``blur_sigma``), as PIL's ``ImageFilter.GaussianBlur(radius=sigma)``
-    (METHOD.md 3). The first four steps are torchvision's on a PIL image;
+    (docs/method.md#views-and-normalisation). The first four steps are
+    torchvision's on a PIL image;
     every draw, the blur's included, comes from torch's global RNG.
     ``results['img']``: HxWx3 uint8 RGB, replaced by a size x size x 3 uint8
     array."""

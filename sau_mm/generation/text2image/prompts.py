@@ -3,9 +3,9 @@
 Basic: templates (default the paper's "A photo of a {class}."), image i of a
 class using template i mod len(templates). LLM-enhanced: one chat request per
 prompt to any OpenAI-compatible endpoint, with the authors' system prompt,
-query and answer template (METHOD.md section 2). Every accepted answer is
-appended to ``prompts_cache.jsonl`` at once, keyed by the request settings,
-so an interrupted or repeated run never asks twice. The result,
+query and answer template (docs/method.md#prompts-eq-1-and-2). Every accepted
+answer is appended to ``prompts_cache.jsonl`` at once, keyed by the request
+settings, so an interrupted or repeated run never asks twice. The result,
 ``prompts.json``, lists the prompt of image i of class c as
 ``prompts[c][i]``.
 """

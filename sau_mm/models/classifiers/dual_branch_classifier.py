@@ -20,7 +20,8 @@ LINEAR_INITS = ('kaiming_normal', 'module_default')
 
 @MODELS.register_module()
 class DualBranchClassifier(ImageClassifier):
-    """SAU (METHOD.md, 3): encoder F (backbone + neck) shared by
+    """SAU (docs/method.md#sau-paper-section-3): encoder F (backbone + neck)
+    shared by
 
     - the synthetic-unaware branch: the linear classifier ``head`` on MixUp
       and CutMix of view v1 with a mix partner (lam ~ Beta(alpha, alpha),
@@ -37,7 +38,7 @@ class DualBranchClassifier(ImageClassifier):
     Training inputs are the view batches in :class:`SAUView` order
     (v1, v2, v3, partner v1); with ``mix_partner='batch'`` the partner is a
     permutation of the batch and there is no partner view. Every data sample
-    must carry ``is_synthetic`` (and ``partner_label`` /
+    must have ``is_synthetic`` (and ``partner_label`` /
     ``partner_is_synthetic`` with a partner view), as LongTailSyntheticDataset
     and MixPartnerDataset set them. Inference and test use encoder + head
     only, exactly like ImageClassifier. The class count is the head's.

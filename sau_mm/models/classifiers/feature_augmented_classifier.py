@@ -1,7 +1,8 @@
-"""FeatureAugmentedClassifier: GLAG stage 2 (METHOD.md, 4).
+"""FeatureAugmentedClassifier: GLAG stage 2
+(docs/method.md#stage-2-calibrated-tail-features-our-choice).
 
 GLAG's code and full text are not public; this is this project's documented
-reading of its stage 2 (METHOD.md 4), not GLAG's published method."""
+reading of its stage 2, not GLAG's published method."""
 from typing import Iterable, List, Optional
 
 import torch

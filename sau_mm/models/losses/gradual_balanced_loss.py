@@ -1,7 +1,8 @@
-"""Gradual Balanced Loss: GLAG stage 1 (METHOD.md, 4).
+"""Gradual Balanced Loss: GLAG stage 1
+(docs/method.md#stage-1-gradual-balanced-loss-our-choice).
 
 GLAG's code and full text are not public; the formula below is this
-project's documented choice (METHOD.md 4), not GLAG's published one."""
+project's documented choice, not GLAG's published one."""
 from typing import Optional, Sequence
 
 import torch
@@ -29,7 +30,7 @@ class GradualBalancedLoss(nn.Module):
     changes; predictions stay plain z. Reduction follows MMPretrain losses
     (per-sample ``weight``, ``avg_factor``).
 
-    This is this project's formula (METHOD.md 4), not GLAG's published one.
+    This is this project's formula, not GLAG's published one.
 
     Args:
         power (float): p. Default 2.

@@ -11,10 +11,10 @@ NOISE_STRATEGIES = ('drop', 'unique', 'negative_only')
 
 @MODELS.register_module()
 class SupConNoiseLoss(nn.Module):
-    r"""Supervised contrastive loss (METHOD.md 3, reduced like the authors'
-    code). Every view of every point is an anchor i; with A(i) all other
-    views in the batch and P(i) those of the same label (the point's own
-    other views included):
+    r"""Supervised contrastive loss (paper Eq. 8, reduced like the authors'
+    code: docs/method.md#supervised-contrastive-loss-eq-8). Every view of
+    every point is an anchor i; with A(i) all other views in the batch and
+    P(i) those of the same label (the point's own other views included):
 
         l_i = -1/|P(i)| sum_{p in P(i)}
               log( exp(z_i.z_p/tau) / sum_{a in A(i)} exp(z_i.z_a/tau) )

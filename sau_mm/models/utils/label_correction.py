@@ -1,5 +1,5 @@
-"""k-NN label correction of synthetic samples (METHOD.md 3, "Label
-correction")."""
+"""k-NN label correction of synthetic samples (paper Eq. 9,
+docs/method.md#label-correction-eq-9)."""
 from typing import Optional
 
 import torch

@@ -22,9 +22,10 @@ CUTMIX_LABELS = ('drawn', 'area')
 def cutmix_box(h: int, w: int, lam: float,
                generator: Optional[np.random.Generator] = None
                ) -> Tuple[int, int, int, int]:
-    """The authors' CutMix box (METHOD.md, 3): centre (cx, cy) uniform real
-    in [0, W) x [0, H), sides W * sqrt(1 - lam) and H * sqrt(1 - lam), edges
-    clipped to the image, then rounded (half to even). Returns the slices
+    """The authors' CutMix box (Eq. 6, docs/method.md#cutmix-eq-5-and-6):
+    centre (cx, cy) uniform real in [0, W) x [0, H), sides W * sqrt(1 - lam)
+    and H * sqrt(1 - lam), edges clipped to the image, then rounded (half to
+    even). Returns the slices
     ``(y1, y2, x1, x2)`` of ``[y1:y2, x1:x2]``; its area is (1 - lam) * W * H
     up to rounding unless the box is clipped at a border."""
     rng = np.random if generator is None else generator

@@ -1,4 +1,5 @@
-"""ClassPrototypes: SAU's per-view class prototypes (METHOD.md, 3)."""
+"""ClassPrototypes: SAU's per-view class prototypes (paper Eq. 10,
+docs/method.md#prototypes-eq-10)."""
 from typing import Iterable, Tuple
 
 import torch

@@ -1,9 +1,9 @@
 """CalibratedTailFeatures: GLAG stage 2's tail-class feature generator
-(METHOD.md, 4).
+(docs/method.md#stage-2-calibrated-tail-features-our-choice).
 
 GLAG's code and full text are not public; the statistics, calibration and
-balancing rule below are this project's documented choices (METHOD.md 4,
-calibration after Distribution Calibration, Yang et al. ICLR 2021), not
+balancing rule below are this project's documented choices (calibration
+after Distribution Calibration, Yang et al. ICLR 2021), not
 GLAG's published ones."""
 from typing import Iterable, Sequence, Tuple, Union
 
@@ -73,7 +73,7 @@ class CalibratedTailFeatures(nn.Module):
     (T tail classes, D feature channels): CIFAR, ResNet-32 (64-d): < 1 MB;
     ImageNet-LT, ResNet-50 (2048-d, ~500 tail classes): ~8 GB.
 
-    This is this project's formula (METHOD.md 4), not GLAG's published one.
+    This is this project's formula, not GLAG's published one.
 
     Args:
         num_classes: C.

@@ -1,4 +1,5 @@
-"""Batched per-sample augmentations on the device (SAU's views, METHOD.md 3),
+"""Batched per-sample augmentations on the device (SAU's views,
+docs/method.md#views-and-normalisation),
 equal to the CPU (PIL / torchvision) transforms for the same parameters and
 drawn with the same distributions; see :mod:`.transforms` and
 :mod:`.functional`."""

@@ -1,5 +1,6 @@
 """Batched image ops on uint8 tensors (N, C, H, W) that reproduce the PIL /
-torchvision operations of the CPU views (METHOD.md 3) pixel for pixel.
+torchvision operations of the CPU views pixel for pixel
+(docs/method.md#views-and-normalisation).
 
 Every function takes a uint8 batch and per-sample parameters (a tensor or a
 sequence of length N) and returns a new uint8 batch. The arithmetic copies

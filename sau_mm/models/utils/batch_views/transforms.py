@@ -1,7 +1,7 @@
 """Per-sample random augmentations of a whole batch, on any device: SAU's
-three views (METHOD.md 3) as batch ops with the same distributions as the
-CPU transforms (MMPretrain RandomCrop/RandomFlip, CIFAR10AutoAugment,
-SAUCutout, SimAugment).
+three views (docs/method.md#views-and-normalisation) as batch ops with the
+same distributions as the CPU transforms (MMPretrain RandomCrop/RandomFlip,
+CIFAR10AutoAugment, SAUCutout, SimAugment).
 
 Every op is split in two:
 
