@@ -7,6 +7,7 @@ import json
 import os
 import os.path as osp
 import runpy
+import shutil
 import sys
 
 import numpy as np
@@ -274,36 +275,83 @@ def test_config_name_is_relative_to_configs():
     assert config_name('/tmp/my.py') == 'my'
 
 
+def _variant(src, dst, **session_changes):
+    """A copy of work dir ``src`` whose run_info.json sessions get
+    ``session_changes``."""
+    shutil.copytree(src, dst)
+    path = osp.join(dst, 'run_info.json')
+    with open(path) as f:
+        info = json.load(f)
+    for session in info['sessions']:
+        session.update(session_changes)
+    with open(path, 'w') as f:
+        json.dump(info, f)
+    return dst
+
+
+def _fake_repo(root, configs):
+    """A repository root whose configs/<name>.py plan ``max_epochs``."""
+    for name, epochs in configs.items():
+        path = osp.join(root, 'configs', name + '.py')
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(f'train_cfg = dict(max_epochs={epochs})\n')
+    return root
+
+
+def test_ledger_refuses_dirty_and_shortened_runs(work_dirs, tmp_path):
+    results = str(tmp_path / 'results')
+    # A's starts ran from a tree with uncommitted changes
+    with pytest.raises(LedgerError, match=r'uncommitted changes \(\+dirty\)'):
+        record_result(work_dirs['a'], results, ROOT)
+    # clean, but 3 of the 200 epochs of configs/sau/...: a smoke check
+    clean = _variant(work_dirs['a'], str(tmp_path / 'clean'), dirty=False)
+    with pytest.raises(LedgerError, match='planned 3 of the 200 epochs.*'
+                       'smoke check'):
+        record_result(clean, results, ROOT)
+    assert not osp.exists(results)
+
+
 def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
                                                              tmp_path):
     results = str(tmp_path / 'results')
+    repo = _fake_repo(str(tmp_path / 'repo'), {
+        'sau/resnet32_cifar10jpeg_lt': 3, 'experiments/noise/sau': 3})
+    a = _variant(work_dirs['a'], str(tmp_path / 'sau_done'), dirty=False)
+    reduced = _variant(work_dirs['a'], str(tmp_path / 'sau_reduced'),
+                       dirty=False, config='experiments/noise/sau')
     with pytest.raises(LedgerError, match='unfinished'):
-        record_result(work_dirs['b'], results, ROOT)
-    path_a = record_result(work_dirs['a'], results, ROOT)
-    record_result(work_dirs['b'], results, ROOT, allow_unfinished=True)
+        record_result(work_dirs['b'], results, repo)
+    path_a = record_result(a, results, repo)
+    record_result(work_dirs['b'], results, repo, allow_unfinished=True)
+    record_result(reduced, results, repo)
     with open(osp.join(results, 'gpu_check.json'), 'w') as f:
         json.dump({'steps': [], 'device': 'H100'}, f)   # not a run record
     with open(path_a) as f:
-        a = json.load(f)
-    assert a['kind'] == 'run' and a['device_class'] == 'gpu'
-    # the config file's own schedule (configs/sau/...: 200 epochs)
-    assert a['schedule'] == dict(unit='epoch', done=3, planned=3,
-                                 finished=True, config_planned=200)
-    assert a['metrics']['top1_best'] == 55.5
-    assert a['synthetic'] == {'manifest': 'data/synthetic/x/manifest.jsonl'}
-    assert [r['run'] for r in read_ledger(results)] == ['ce_unfinished',
-                                                        'sau_done']
+        rec_a = json.load(f)
+    assert rec_a['kind'] == 'run' and rec_a['device_class'] == 'gpu'
+    assert rec_a['commit'] == '0123456789'
+    # the config file's own schedule
+    assert rec_a['schedule'] == dict(unit='epoch', done=3, planned=3,
+                                     finished=True, config_planned=3)
+    assert rec_a['metrics']['top1_best'] == 55.5
+    assert rec_a['synthetic'] == {
+        'manifest': 'data/synthetic/x/manifest.jsonl'}
+    assert sorted(r['run'] for r in read_ledger(results)) == [
+        'ce_unfinished', 'sau_done', 'sau_reduced']
     readme = tmp_path / 'README.md'
     readme.write_text(f'# x\n\nbefore\n{START}\nSTALE TABLE\n{END}\nafter\n')
-    assert update_readme(str(readme), results) == 2
+    assert update_readme(str(readme), results) == 3
     text = readme.read_text()
     assert text.startswith('# x\n\nbefore\n') and text.endswith(
         f'{END}\nafter\n') and 'STALE TABLE' not in text
-    gpu, cpu = text.index('**GPU runs**'), text.index('**CPU, short '
-                                                      'schedule**')
+    gpu, cpu, red = (text.index('**GPU runs**'), text.index('**CPU runs**'),
+                     text.index('**Reduced protocols**'))
+    assert gpu < cpu < red
     assert text.index('`sau/resnet32_cifar10jpeg_lt`') in range(gpu, cpu)
-    assert text.index('unfinished (3/10 epochs)') > cpu
-    assert '3/3 epochs (config: 200)' in text
+    assert text.index('unfinished (3/10 epochs)') in range(cpu, red)
+    assert text.index('`experiments/noise/sau`') > red
+    assert '+dirty' not in text
     update_readme(str(readme), results)
     assert readme.read_text() == text      # idempotent
     readme.write_text('no markers\n')

@@ -28,6 +28,7 @@ from .tables import fmt_duration, fmt_pct, run_row
 
 KIND = 'run'
 START, END = '<!-- results:start -->', '<!-- results:end -->'
+REDUCED_PREFIX = 'experiments/'
 METRICS = ('top1_last', 'top1_last_epoch', 'top1_best', 'top1_best_epoch',
            'top5', 'many', 'medium', 'few')
 
@@ -83,6 +84,23 @@ def run_result(work_dir: str, repo_root: str = '.',
     if row['top1_best'] is None:
         raise LedgerError(f'{work_dir} has no evaluation (lt/top1) to '
                           'record.')
+    dirty = [s.get('start') for s in (record.run_info or {}).get(
+        'sessions', []) if s.get('dirty')]
+    if dirty:
+        raise LedgerError(
+            f'{work_dir}: the start(s) at {", ".join(map(str, dirty))} ran '
+            'with uncommitted changes (+dirty), so its commit does not '
+            'reproduce it: commit the code, then rerun (or resume a run '
+            'started from the committed tree).')
+    config_planned = _full_schedule(row['method'], repo_root, row['unit'])
+    if config_planned and row['planned'] and \
+            row['planned'] < config_planned:
+        raise LedgerError(
+            f'{work_dir} planned {row["planned"]} of the '
+            f'{config_planned} {row["unit"]}s of configs/{row["method"]}.py '
+            '(shortened with --cfg-options): a smoke check, not a result. '
+            'Record runs of a config\'s own schedule; a reduced protocol is '
+            'a config of its own (configs/experiments/).')
     return dict(
         kind=KIND, run=row['run'], config=row['method'],
         backbone=row['backbone'], data=row['data'],
@@ -90,8 +108,7 @@ def run_result(work_dir: str, repo_root: str = '.',
         synthetic=_synthetic(row['synthetic']),
         schedule=dict(unit=row['unit'], done=row['done'],
                       planned=row['planned'], finished=record.finished,
-                      config_planned=_full_schedule(row['method'], repo_root,
-                                                    row['unit'])),
+                      config_planned=config_planned),
         device=row['device'], device_class=device_class(row['device']),
         commit=row['commit'], command=_command(record),
         metrics={k: row[k] for k in METRICS}, wall_s=row['wall_s'],
@@ -172,11 +189,18 @@ def ledger_table(records: List[dict]) -> str:
     return '\n'.join(lines)
 
 
+def is_reduced_protocol(r: dict) -> bool:
+    """A run of a reduced-protocol config (``configs/experiments/``)."""
+    return r['config'].startswith(REDUCED_PREFIX)
+
+
 def render_results(records: List[dict]) -> str:
-    """The README results section: GPU runs, then CPU short-schedule runs
-    (each table only when it has a run)."""
-    gpu = [r for r in records if r['device_class'] == 'gpu']
-    cpu = [r for r in records if r['device_class'] == 'cpu']
+    """The README results section: GPU runs, CPU full-schedule runs, then
+    reduced-protocol runs (each table only when it has a run)."""
+    reduced = [r for r in records if is_reduced_protocol(r)]
+    full = [r for r in records if not is_reduced_protocol(r)]
+    gpu = [r for r in full if r['device_class'] == 'gpu']
+    cpu = [r for r in full if r['device_class'] == 'cpu']
     parts = ['Written by `python tools/analysis/results_table.py` from '
              '`results/*.json` (record a run with `python '
              'tools/analysis/record_result.py WORK_DIR`); do not edit by '
@@ -187,10 +211,13 @@ def render_results(records: List[dict]) -> str:
     if gpu:
         parts += ['**GPU runs**', ledger_table(gpu)]
     if cpu:
-        parts += ['**CPU, short schedule** (runs on a CPU, in practice a '
-                  'few epochs: a check that the pipeline runs, far from '
-                  'full-schedule accuracy; "schedule" shows epochs done / '
-                  'planned and the config\'s own length)', ledger_table(cpu)]
+        parts += ['**CPU runs** (the config\'s own schedule)',
+                  ledger_table(cpu)]
+    if reduced:
+        parts += ['**Reduced protocols** (configs under '
+                  '`configs/experiments/`, each stating its schedule; '
+                  'comparable with each other, not with full-schedule '
+                  'numbers)', ledger_table(reduced)]
     if not records:
         parts.append('No run recorded yet.')
     return '\n\n'.join(parts) + '\n'
