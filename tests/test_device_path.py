@@ -308,6 +308,33 @@ def test_amp_flag_selects_bf16_autocast():
     assert 'loss_scale' not in cfg.optim_wrapper
 
 
+@pytest.mark.parametrize('native', [True, False])
+def test_amp_on_a_cpu_without_bf16_warns(monkeypatch, native):
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    from sau_mm.engine import runner_setup
+    monkeypatch.setattr(runner_setup.torch.cuda, 'is_available',
+                        lambda: False)
+    monkeypatch.setattr(runner_setup, 'cpu_has_bf16', lambda: native)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        enable_amp(Config.fromfile(CE_CPU))
+    finally:
+        logger.removeHandler(handler)
+    warnings = [r.getMessage() for r in records
+                if r.levelno == logging.WARNING]
+    assert bool(warnings) != native
+    if not native:
+        assert 'without bfloat16 instructions' in warnings[0] and \
+            'Drop --amp' in warnings[0]
+
+
 def test_benchmark_suite_compares_both_paths_on_the_same_settings():
     from sau_mm.engine.benchmark import device_path_suite
     cases = {c.name: c for c in device_path_suite('M.jsonl', 'D', 10)}
