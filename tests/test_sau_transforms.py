@@ -154,8 +154,10 @@ def test_autoaugment_policy_table():
         assert top[name] == pytest.approx(0.9) and OPS[name][1][0] == 0
     assert OPS['posterize'][1] == (8, 8, 7, 7, 6, 6, 5, 5, 4, 4)
     assert OPS['solarize'][1][0] == 256 and top['solarize'] == 0
+    # the authors' CIFAR10Policy: a random sign for every op with a
+    # direction except rotate (counter-clockwise only)
     assert {name for name in OPS if OPS[name][2]} == {
-        'shearX', 'shearY', 'translateX', 'translateY', 'rotate', 'color',
+        'shearX', 'shearY', 'translateX', 'translateY', 'color',
         'contrast', 'sharpness', 'brightness'}
 
 
@@ -209,6 +211,16 @@ def test_autoaugment_rotate_gray_corners(degrees):
     assert np.array_equal(out[15:17, 15:17], img[15:17, 15:17])
 
 
+def test_autoaugment_rotate_positive_is_counter_clockwise():
+    """A bright block right of the centre ends up above it after
+    rotate(+90): counter-clockwise as seen on screen (rows grow downwards)."""
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[15:18, 26:29] = 255
+    rows, cols = np.nonzero(apply('rotate', img, 90)[..., 0] == 255)
+    assert rows.mean() == pytest.approx(16 - (27.5 - 16), abs=1)
+    assert cols.mean() == pytest.approx(16, abs=1)
+
+
 def test_autoaugment_colour_ops():
     img = image()
     a = img.astype(int)
@@ -232,14 +244,19 @@ def test_autoaugment_colour_ops():
     assert spread.mean() < 0.2 * np.ptp(a, -1).mean()  # saturation x 0.1
 
 
-def test_autoaugment_draws_ops_with_random_signs(monkeypatch):
+@pytest.mark.parametrize('rotate_random_sign', [False, True])
+def test_autoaugment_draws_ops_with_random_signs(monkeypatch,
+                                                 rotate_random_sign):
+    """Shear, translate and the enhance ops at both signs; rotate
+    counter-clockwise only (the authors' CIFAR10Policy), both signs with
+    ``rotate_random_sign=True``."""
     seen = []
     for name, (op, magnitudes, signed) in list(OPS.items()):
         def record(img, m, fill, name=name, op=op):
             seen.append((name, m))
             return op(img, m, fill)
         monkeypatch.setitem(OPS, name, (record, magnitudes, signed))
-    transform = CIFAR10AutoAugment()
+    transform = CIFAR10AutoAugment(rotate_random_sign=rotate_random_sign)
     img = image()
     np.random.seed(0)
     for _ in range(1500):
@@ -247,11 +264,16 @@ def test_autoaugment_draws_ops_with_random_signs(monkeypatch):
     used = {row[i] for row in CIFAR10_POLICY for i in (1, 4)}
     assert {name for name, _ in seen} == used
     rotations = [m for name, m in seen if name == 'rotate']
-    assert set(rotations) == {20 / 3, -20 / 3}  # bin 2, both signs
-    assert 0.3 < np.mean(np.array(rotations) > 0) < 0.7
-    for name in used:
+    if rotate_random_sign:
+        assert set(rotations) == {20 / 3, -20 / 3}  # bin 2, both signs
+        assert 0.3 < np.mean(np.array(rotations) > 0) < 0.7
+    else:
+        assert set(rotations) == {20 / 3}  # bin 2, counter-clockwise
+    signed = {'shearX', 'shearY', 'translateX', 'translateY', 'color',
+              'contrast', 'sharpness', 'brightness'}
+    for name in used - {'rotate'}:
         values = {m for op, m in seen if op == name}
-        if OPS[name][2]:
+        if name in signed:
             assert any(m > 0 for m in values) and any(m < 0 for m in values)
         else:
             assert all(m >= 0 for m in values)
