@@ -294,3 +294,63 @@ def test_autoaugment_gray_fill():
         if len(np.unique(out.reshape(-1, 3), axis=0)) > 1:
             seen_gray |= bool((out == 128).all(-1).any())
     assert seen_gray
+
+
+def test_sau_views_order_of_the_config():
+    """SAUViews of the SAU CIFAR config gives, at ``SAUView.V1``, the plain
+    crop + flip view (the classification branch's MixUp / CutMix input), at
+    V2 crop + flip + AutoAugment + Cutout and at V3 SimAugment (the two
+    contrastive views): each equals its transform list run alone with the
+    same draws (views drawn in order v1, v2, v3)."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from sau_mm.datasets.transforms import SAUView
+    init_default_scope('mmpretrain')  # SAUViews builds its lists by name
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs/_base_/datasets/sau_cifar_views.py'))
+    views = TRANSFORMS.build(cfg.sau_train_pipeline[1])
+    assert cfg.sau_train_pipeline[1].type == 'SAUViews'
+    img = image()
+    for seed in range(4):
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        out = views(dict(img=img.copy()))['img']
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        expected = {}
+        for view, name in ((SAUView.V1, 'view1'), (SAUView.V2, 'view2'),
+                           (SAUView.V3, 'view3')):
+            results = dict(img=img.copy())
+            for t in cfg[name]:
+                results = TRANSFORMS.build(t)(results)
+            expected[view] = results['img']
+        for view, ref in expected.items():
+            assert np.array_equal(out[view], ref), view
+    # the transforms behind each position
+    assert [t['type'] for t in cfg.view1] == ['RandomCrop', 'RandomFlip']
+    assert [t['type'] for t in cfg.view2] == [
+        'RandomCrop', 'RandomFlip', 'CIFAR10AutoAugment', 'SAUCutout']
+    assert [t['type'] for t in cfg.view3] == ['SimAugment']
+
+
+def test_device_views_follow_the_sauview_positions():
+    """The device path lists its batched views by position: at SAUView.V1
+    the crop + flip, at V2 crop + flip + AutoAugment + Cutout, at V3
+    SimAugment (the order the classifier reads)."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from sau_mm.datasets.transforms import SAUView
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs/_base_/datasets/device_views.py'))
+    types = [[t['type'] for t in view] for view in cfg.device_sau_views]
+    assert types[SAUView.V1] == ['BatchRandomCropFlip']
+    assert types[SAUView.V2] == ['BatchRandomCropFlip',
+                                 'BatchCIFAR10AutoAugment', 'BatchCutout']
+    assert types[SAUView.V3] == ['BatchSimAugment']
