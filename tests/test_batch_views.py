@@ -124,6 +124,21 @@ def test_rotate_any_angle_equals_pil(angle):
                                          FILL), ref)
 
 
+@pytest.mark.parametrize('rotate_random_sign', [False, True])
+def test_autoaugment_rotates_counter_clockwise_by_default(rotate_random_sign):
+    """Rotate at bin 9 (30 degrees) on every sample: +30 (counter-clockwise,
+    PIL ``rotate(30)``) for all by default, as the CPU op; both signs with
+    ``rotate_random_sign=True``; each image equals the CPU op at its sign."""
+    aa = BatchCIFAR10AutoAugment(policy=((1.0, 'rotate', 9, 0.0, 'invert', 0),),
+                                 rotate_random_sign=rotate_random_sign)
+    params = aa.draw_params(len(IMGS), torch.Generator().manual_seed(0))
+    assert params['apply'][:, 0].all()
+    angles = aa.magnitudes(params)[:, 0].tolist()
+    assert set(angles) == ({30.0, -30.0} if rotate_random_sign else {30.0})
+    ref = pil_stack(OPS['rotate'][0], IMGS, angles, [FILL] * len(IMGS))
+    assert_equal_images(aa.apply(tensor(IMGS), params), ref)
+
+
 def test_general_affine_bicubic_equals_pil():
     rng = np.random.default_rng(1)
     mats = np.concatenate([np.eye(2) + rng.uniform(-.3, .3, (16, 2, 2)),

@@ -86,6 +86,88 @@ def test_sau_config_uses_the_plain_mean_prototypes():
     torch.testing.assert_close(model.prototypes.get(), plain)
 
 
+def plain_class_means(z, labels, num_classes):
+    return torch.stack([torch.stack([z[v, labels == c].mean(0)
+                                     for c in range(num_classes)])
+                        for v in range(len(z))])
+
+
+def test_classifier_default_prototypes_are_the_plain_mean():
+    """DualBranchClassifier's own default (no ``normalize_prototypes`` in
+    the config): the plain mean of the unit projections, norm < 1 for
+    classes of non-identical vectors, not Eq. 10's unit vector."""
+    cfg = Config.fromfile(SAU)
+    model_cfg = cfg.model.copy()
+    del model_cfg['normalize_prototypes']
+    model_cfg['data_preprocessor'] = cfg.data_preprocessor
+    model = MODELS.build(model_cfg)
+    g = torch.Generator().manual_seed(2)
+    z = F.normalize(torch.randn(2, 40, 128, generator=g), dim=-1)
+    labels = torch.arange(40) % C
+    model.prototypes.compute([(z, labels)])
+    plain = plain_class_means(z, labels, C)
+    norms = model.prototypes.get().norm(dim=-1)
+    assert norms.max() < 0.8  # 4 random unit vectors per class
+    torch.testing.assert_close(model.prototypes.get(), plain)
+
+
+@pytest.mark.parametrize('config', ['resnet50_imagenetlt.py',
+                                    'resnext50_imagenetlt.py'])
+def test_imagenet_lt_sau_configs_use_the_plain_mean_prototypes(config):
+    """The ImageNet-LT SAU configs leave the option to the classifier's
+    default: their model's prototypes are the plain mean."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/sau', config))
+    assert 'normalize_prototypes' not in cfg.model
+    model_cfg = cfg.model.copy()
+    model_cfg['data_preprocessor'] = cfg.data_preprocessor
+    model = MODELS.build(model_cfg)
+    n = model.num_classes
+    assert n == 1000
+    g = torch.Generator().manual_seed(3)
+    dim = model.projector.out_channels
+    z = F.normalize(torch.randn(2, 2 * n, dim, generator=g), dim=-1)
+    labels = torch.arange(2 * n) % n
+    model.prototypes.compute([(z, labels)])
+    assert model.prototypes.get().norm(dim=-1).max() < 0.95
+    torch.testing.assert_close(model.prototypes.get(),
+                               (z[:, :n] + z[:, n:]) / 2)
+
+
+def test_mix_branch_reads_v1_and_contrastive_branch_v2_v3(monkeypatch):
+    """MixUp and CutMix mix ``inputs[SAUView.V1]`` (crop + flip) with the
+    partner ``inputs[SAUView.PARTNER]``; the contrastive branch encodes
+    ``inputs[SAUView.V2]`` then ``inputs[SAUView.V3]``."""
+    from sau_mm.models.classifiers import dual_branch_classifier as module
+    model = build_sau(use_prototypes=False)
+    model.train()
+    inputs = views(6, seed=4)
+    mixed = {}
+
+    def spy(name, fn):
+        def wrapped(x, y, partner, partner_y, *args, **kwargs):
+            mixed[name] = (x, partner)
+            return fn(x, y, partner, partner_y, *args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(module, 'mixup', spy('mix', module.mixup))
+    monkeypatch.setattr(module, 'cutmix', spy('cut', module.cutmix))
+    encoded = []
+    encode = model._encode
+    monkeypatch.setattr(model, '_encode',
+                        lambda batches: encoded.extend(batches) or
+                        encode(batches))
+    labels = torch.arange(6) % C
+    model.loss(inputs, samples(labels, [False, True] * 3, labels,
+                               [False] * 6))
+    for name in ('mix', 'cut'):
+        x, partner = mixed[name]
+        assert torch.equal(x, inputs[SAUView.V1]), name
+        assert torch.equal(partner, inputs[SAUView.PARTNER]), name
+    assert len(encoded) == 4
+    assert torch.equal(encoded[2], inputs[SAUView.V2])
+    assert torch.equal(encoded[3], inputs[SAUView.V3])
+
+
 def test_missing_class_and_never_computed_prototypes_are_errors():
     z, labels = spread_embeddings()
     with pytest.raises(ValueError, match=r'Classes \[3\]'):
@@ -205,12 +287,30 @@ def test_loader_partner_needs_the_partner_view():
 
 
 # ------------------------------------------------------------------ configs
-@pytest.mark.parametrize('config', sorted(
-    glob.glob(osp.join(ROOT, 'configs/sau/**/*cifar*.py'), recursive=True)))
-def test_sau_cifar_configs_evaluate_after_every_epoch(config):
+def sau_cifar_configs():
+    """Every SAU config on CIFAR: the named ones and every ablation."""
+    configs = glob.glob(osp.join(ROOT, 'configs/sau/**/*.py'), recursive=True)
+    return sorted(c for c in configs
+                  if 'cifar' in osp.basename(c) or '/ablations/' in c)
+
+
+def test_the_sau_cifar_config_list_includes_the_ablations():
+    configs = sau_cifar_configs()
+    assert len(configs) >= 20
+    assert any('components_ce_real_synthetic' in c for c in configs)
+
+
+@pytest.mark.parametrize('config', sau_cifar_configs())
+def test_every_sau_cifar_config_evaluates_after_every_epoch(config):
+    """The best-of-run accuracy is taken over the same evaluations (every
+    epoch, as the authors) in every SAU CIFAR run, ablations included."""
     cfg = Config.fromfile(config)
+    dataset = cfg.train_dataloader.dataset
+    data_root = dataset.get('data_root') or dataset.dataset.data_root
+    assert 'cifar' in data_root
     assert cfg.train_cfg.val_interval == 1
     assert cfg.default_hooks.checkpoint.save_best == 'lt/top1'
-    hooks = [h['type'] for h in cfg.custom_hooks]
-    assert hooks.count('PrototypeUpdateHook') == 1
-    assert hooks.count('LabelCorrectionHook') == 1
+    if '/ablations/' not in config:
+        hooks = [h['type'] for h in cfg.custom_hooks]
+        assert hooks.count('PrototypeUpdateHook') == 1
+        assert hooks.count('LabelCorrectionHook') == 1

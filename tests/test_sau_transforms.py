@@ -154,8 +154,10 @@ def test_autoaugment_policy_table():
         assert top[name] == pytest.approx(0.9) and OPS[name][1][0] == 0
     assert OPS['posterize'][1] == (8, 8, 7, 7, 6, 6, 5, 5, 4, 4)
     assert OPS['solarize'][1][0] == 256 and top['solarize'] == 0
+    # the authors' CIFAR10Policy: a random sign for every op with a
+    # direction except rotate (counter-clockwise only)
     assert {name for name in OPS if OPS[name][2]} == {
-        'shearX', 'shearY', 'translateX', 'translateY', 'rotate', 'color',
+        'shearX', 'shearY', 'translateX', 'translateY', 'color',
         'contrast', 'sharpness', 'brightness'}
 
 
@@ -209,6 +211,16 @@ def test_autoaugment_rotate_gray_corners(degrees):
     assert np.array_equal(out[15:17, 15:17], img[15:17, 15:17])
 
 
+def test_autoaugment_rotate_positive_is_counter_clockwise():
+    """A bright block right of the centre ends up above it after
+    rotate(+90): counter-clockwise as seen on screen (rows grow downwards)."""
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[15:18, 26:29] = 255
+    rows, cols = np.nonzero(apply('rotate', img, 90)[..., 0] == 255)
+    assert rows.mean() == pytest.approx(16 - (27.5 - 16), abs=1)
+    assert cols.mean() == pytest.approx(16, abs=1)
+
+
 def test_autoaugment_colour_ops():
     img = image()
     a = img.astype(int)
@@ -232,14 +244,19 @@ def test_autoaugment_colour_ops():
     assert spread.mean() < 0.2 * np.ptp(a, -1).mean()  # saturation x 0.1
 
 
-def test_autoaugment_draws_ops_with_random_signs(monkeypatch):
+@pytest.mark.parametrize('rotate_random_sign', [False, True])
+def test_autoaugment_draws_ops_with_random_signs(monkeypatch,
+                                                 rotate_random_sign):
+    """Shear, translate and the enhance ops at both signs; rotate
+    counter-clockwise only (the authors' CIFAR10Policy), both signs with
+    ``rotate_random_sign=True``."""
     seen = []
     for name, (op, magnitudes, signed) in list(OPS.items()):
         def record(img, m, fill, name=name, op=op):
             seen.append((name, m))
             return op(img, m, fill)
         monkeypatch.setitem(OPS, name, (record, magnitudes, signed))
-    transform = CIFAR10AutoAugment()
+    transform = CIFAR10AutoAugment(rotate_random_sign=rotate_random_sign)
     img = image()
     np.random.seed(0)
     for _ in range(1500):
@@ -247,11 +264,16 @@ def test_autoaugment_draws_ops_with_random_signs(monkeypatch):
     used = {row[i] for row in CIFAR10_POLICY for i in (1, 4)}
     assert {name for name, _ in seen} == used
     rotations = [m for name, m in seen if name == 'rotate']
-    assert set(rotations) == {20 / 3, -20 / 3}  # bin 2, both signs
-    assert 0.3 < np.mean(np.array(rotations) > 0) < 0.7
-    for name in used:
+    if rotate_random_sign:
+        assert set(rotations) == {20 / 3, -20 / 3}  # bin 2, both signs
+        assert 0.3 < np.mean(np.array(rotations) > 0) < 0.7
+    else:
+        assert set(rotations) == {20 / 3}  # bin 2, counter-clockwise
+    signed = {'shearX', 'shearY', 'translateX', 'translateY', 'color',
+              'contrast', 'sharpness', 'brightness'}
+    for name in used - {'rotate'}:
         values = {m for op, m in seen if op == name}
-        if OPS[name][2]:
+        if name in signed:
             assert any(m > 0 for m in values) and any(m < 0 for m in values)
         else:
             assert all(m >= 0 for m in values)
@@ -272,3 +294,63 @@ def test_autoaugment_gray_fill():
         if len(np.unique(out.reshape(-1, 3), axis=0)) > 1:
             seen_gray |= bool((out == 128).all(-1).any())
     assert seen_gray
+
+
+def test_sau_views_order_of_the_config():
+    """SAUViews of the SAU CIFAR config gives, at ``SAUView.V1``, the plain
+    crop + flip view (the classification branch's MixUp / CutMix input), at
+    V2 crop + flip + AutoAugment + Cutout and at V3 SimAugment (the two
+    contrastive views): each equals its transform list run alone with the
+    same draws (views drawn in order v1, v2, v3)."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from sau_mm.datasets.transforms import SAUView
+    init_default_scope('mmpretrain')  # SAUViews builds its lists by name
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs/_base_/datasets/sau_cifar_views.py'))
+    views = TRANSFORMS.build(cfg.sau_train_pipeline[1])
+    assert cfg.sau_train_pipeline[1].type == 'SAUViews'
+    img = image()
+    for seed in range(4):
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        out = views(dict(img=img.copy()))['img']
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        expected = {}
+        for view, name in ((SAUView.V1, 'view1'), (SAUView.V2, 'view2'),
+                           (SAUView.V3, 'view3')):
+            results = dict(img=img.copy())
+            for t in cfg[name]:
+                results = TRANSFORMS.build(t)(results)
+            expected[view] = results['img']
+        for view, ref in expected.items():
+            assert np.array_equal(out[view], ref), view
+    # the transforms behind each position
+    assert [t['type'] for t in cfg.view1] == ['RandomCrop', 'RandomFlip']
+    assert [t['type'] for t in cfg.view2] == [
+        'RandomCrop', 'RandomFlip', 'CIFAR10AutoAugment', 'SAUCutout']
+    assert [t['type'] for t in cfg.view3] == ['SimAugment']
+
+
+def test_device_views_follow_the_sauview_positions():
+    """The device path lists its batched views by position: at SAUView.V1
+    the crop + flip, at V2 crop + flip + AutoAugment + Cutout, at V3
+    SimAugment (the order the classifier reads)."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from sau_mm.datasets.transforms import SAUView
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs/_base_/datasets/device_views.py'))
+    types = [[t['type'] for t in view] for view in cfg.device_sau_views]
+    assert types[SAUView.V1] == ['BatchRandomCropFlip']
+    assert types[SAUView.V2] == ['BatchRandomCropFlip',
+                                 'BatchCIFAR10AutoAugment', 'BatchCutout']
+    assert types[SAUView.V3] == ['BatchSimAugment']

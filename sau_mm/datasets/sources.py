@@ -53,19 +53,38 @@ def read_cifar(data_root: str, name: str, split: str,
     if missing:
         raise _missing_root(
             data_root,
-            f'Expected {missing[0]}. Put the python version of {name} '
-            f'(folder {spec["folder"]}) under data_root, or pass '
-            'download=True on a machine with internet.')
+            f'Expected {missing[0]}. Run python tools/prepare_data.py '
+            f'{name} (--data-root DIR for another place than data/), or put '
+            f'the python version of {name} (folder {spec["folder"]}) under '
+            'data_root.')
     images, labels = [], []
     for path in files[:-1]:
         batch = _unpickle(path)
         images.append(batch['data'])
         labels.extend(batch[spec['label_key']])
     data = np.concatenate(images).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    classes = list(_unpickle(files[-1])[spec['names_key']])
+    classes = cifar_classes(data_root, name)
     samples = [dict(img=np.ascontiguousarray(img), gt_label=int(label))
                for img, label in zip(data, labels)]
     return classes, samples
+
+
+def cifar_labels(data_root: str, name: str, split: str) -> List[int]:
+    """The labels of a CIFAR split, in file order, from its pickles' label
+    arrays (the images are not decoded)."""
+    spec = _CIFAR[name]
+    labels = []
+    for batch in spec[split]:
+        labels.extend(_unpickle(osp.join(data_root, spec['folder'], batch))[
+            spec['label_key']])
+    return labels
+
+
+def cifar_classes(data_root: str, name: str) -> List[str]:
+    """The class names of a CIFAR folder, from its meta pickle."""
+    spec = _CIFAR[name]
+    return list(_unpickle(osp.join(data_root, spec['folder'], spec['meta']))[
+        spec['names_key']])
 
 
 def image_folder_classes(data_root: str, split: Optional[str]) -> List[str]:

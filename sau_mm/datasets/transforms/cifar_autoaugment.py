@@ -92,13 +92,14 @@ def _bins(start, stop):
     return tuple(np.linspace(start, stop, 10).tolist())
 
 
-# name: (op(img, signed magnitude, fill), magnitude of each bin, random sign)
+# name: (op(img, signed magnitude, fill), magnitude of each bin, random
+# sign in the authors' CIFAR10Policy: every op with a direction but rotate)
 OPS = {
     'shearX': (shear_x, _bins(0, 0.3), True),
     'shearY': (shear_y, _bins(0, 0.3), True),
     'translateX': (translate_x, _bins(0, 150 / 331), True),
     'translateY': (translate_y, _bins(0, 150 / 331), True),
-    'rotate': (rotate, _bins(0, 30), True),
+    'rotate': (rotate, _bins(0, 30), False),  # counter-clockwise only
     'color': (color, _bins(0, 0.9), True),
     'contrast': (contrast, _bins(0, 0.9), True),
     'sharpness': (sharpness, _bins(0, 0.9), True),
@@ -110,6 +111,13 @@ OPS = {
     'equalize': (equalize, (0, ) * 10, False),
     'invert': (invert, (0, ) * 10, False),
 }
+
+
+def takes_random_sign(name: str, rotate_random_sign: bool = False) -> bool:
+    """Whether op ``name`` is applied at a random sign +/-1: its ``OPS``
+    flag, and for rotate ``rotate_random_sign``."""
+    return OPS[name][2] or (name == 'rotate' and rotate_random_sign)
+
 
 # AutoAugment's CIFAR-10 policy (Cubuk et al. 2019): 25 sub-policies
 # (p1, op1, bin1, p2, op2, bin2).
@@ -148,20 +156,22 @@ class CIFAR10AutoAugment(BaseTransform):
     CIFAR10Policy (docs/method.md#views-and-normalisation): a sub-policy of
     ``CIFAR10_POLICY`` drawn uniformly, then each of its two ops applied
     with its probability, at the magnitude of its bin in ``OPS``, times a
-    random sign +/-1 for shear, translate, rotate and the enhance ops.
-    Geometric ops fill with ``fill`` (gray (128, 128, 128)).
+    random sign +/-1 for shear, translate and the enhance ops. Rotate turns
+    counter-clockwise by its magnitude (PIL ``Image.rotate(m)``, m > 0), no
+    sign drawn, as the authors' code; ``rotate_random_sign=True`` draws a
+    sign for it too (as DeepVoltaire's original ops.py). Geometric ops fill
+    with ``fill`` (gray (128, 128, 128)).
 
     Differences from the authors' code: the draws come from NumPy's global
     RNG (seeded per worker by MMEngine, saved by RNGStateHook), not Python's
     ``random``, in the same order; rotate's background is ``fill`` (theirs
-    is always gray 128, the same for the default). The rotation sign is
-    random as in DeepVoltaire's ops.py; the older one-file
-    copy (e.g. GLMC's utils/autoaug.py) always rotates counter-clockwise.
-    ``results['img']``: HxWx3
+    is always gray 128, the same for the default). ``results['img']``: HxWx3
     uint8 RGB, replaced by an array of the same shape and dtype."""
 
-    def __init__(self, fill: Sequence[int] = (128, 128, 128)):
+    def __init__(self, fill: Sequence[int] = (128, 128, 128),
+                 rotate_random_sign: bool = False):
         self.fill = tuple(int(c) for c in fill)
+        self.rotate_random_sign = rotate_random_sign
 
     def apply(self, img: Image.Image, name: str, m: float) -> Image.Image:
         """Op ``name`` at signed magnitude ``m``."""
@@ -173,9 +183,8 @@ class CIFAR10AutoAugment(BaseTransform):
             len(CIFAR10_POLICY))]
         for p, name, bin_ in ((p1, op1, bin1), (p2, op2, bin2)):
             if np.random.rand() < p:
-                _, magnitudes, signed = OPS[name]
-                m = magnitudes[bin_]
-                if signed:
+                m = OPS[name][1][bin_]
+                if takes_random_sign(name, self.rotate_random_sign):
                     m *= int(np.random.choice((-1, 1)))
                 img = self.apply(img, name, m)
         results['img'] = np.asarray(img, dtype=np.uint8).copy()

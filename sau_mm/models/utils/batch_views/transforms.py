@@ -31,7 +31,8 @@ from typing import Dict, List, Sequence, Union
 import torch
 from mmpretrain.registry import BATCH_AUGMENTS
 
-from sau_mm.datasets.transforms.cifar_autoaugment import CIFAR10_POLICY, OPS
+from sau_mm.datasets.transforms.cifar_autoaugment import (
+    CIFAR10_POLICY, OPS, takes_random_sign)
 from . import functional as F
 
 Params = Dict[str, torch.Tensor]
@@ -192,11 +193,12 @@ AA_OP_NAMES = tuple(OPS)
 class BatchCIFAR10AutoAugment(BatchTransform):
     """``CIFAR10AutoAugment``: per sample a sub-policy of ``CIFAR10_POLICY``
     (uniform over 25), each of its two ops applied with its probability, at
-    its bin's magnitude times a random sign for the signed ops, fill
-    ``fill`` for the geometric ops. Params: ``policy`` (N,), ``apply``
-    (N, 2) bool, ``sign`` (N, 2) +/-1 (drawn for every op; used where
-    signed). Applied as 2 x 14 groups (slot, op), each op once per group.
-    Every op equals the CPU op: shear (PIL bicubic a=-1), translate and
+    its bin's magnitude times a random sign for the signed ops (rotate only
+    with ``rotate_random_sign=True``; by default it turns counter-clockwise,
+    as the CPU op), fill ``fill`` for the geometric ops. Params: ``policy``
+    (N,), ``apply`` (N, 2) bool, ``sign`` (N, 2) +/-1 (drawn for every op;
+    used where signed). Applied as 2 x 14 groups (slot, op), each op once
+    per group. Every op equals the CPU op: shear (PIL bicubic a=-1), translate and
     rotate (PIL nearest), the enhance ops, autocontrast are ours; posterize,
     solarize, invert, equalize are kornia's (``kornia.enhance``). Kornia's
     own ``AutoAugment(policy='cifar10')`` is not used: it draws one
@@ -204,7 +206,7 @@ class BatchCIFAR10AutoAugment(BatchTransform):
     (translate +/-0.5, 11 bins), bilinear warps and fill 0."""
 
     def __init__(self, fill: Sequence[int] = (128, 128, 128),
-                 policy=CIFAR10_POLICY):
+                 policy=CIFAR10_POLICY, rotate_random_sign: bool = False):
         self.fill = tuple(int(c) for c in fill)
         self.policy = tuple(policy)
         names = AA_OP_NAMES
@@ -215,8 +217,9 @@ class BatchCIFAR10AutoAugment(BatchTransform):
         self._mag = torch.tensor(
             [[OPS[sp[1]][1][sp[2]], OPS[sp[4]][1][sp[5]]]
              for sp in self.policy], dtype=torch.float64)
-        self._signed = torch.tensor([[OPS[sp[1]][2], OPS[sp[4]][2]]
-                                     for sp in self.policy])
+        self._signed = torch.tensor(
+            [[takes_random_sign(sp[k], rotate_random_sign) for k in (1, 4)]
+             for sp in self.policy])
 
     def draw_params(self, n, generator=None) -> Params:
         dev = _device(generator)

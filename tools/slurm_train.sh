@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Usage: [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
+#     tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py options]
+# One srun task per GPU, each running tools/train.py with --launcher slurm
+# (mmengine reads SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST, SLURM_LOCALID;
+# MASTER_PORT from the environment, default 29500). Run from the repository
+# root, as MMPretrain's script of the same name; PYTHON picks the interpreter.
+set -x
+
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+WORK_DIR=$4
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-8}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+SRUN_ARGS=${SRUN_ARGS:-""}
+PY_ARGS=("${@:5}")
+
+PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+srun -p "${PARTITION}" \
+    --job-name="${JOB_NAME}" \
+    --gres=gpu:"${GPUS_PER_NODE}" \
+    --ntasks="${GPUS}" \
+    --ntasks-per-node="${GPUS_PER_NODE}" \
+    --cpus-per-task="${CPUS_PER_TASK}" \
+    --kill-on-bad-exit=1 \
+    ${SRUN_ARGS} \
+    "${PYTHON:-python}" -u tools/train.py "${CONFIG}" --work-dir="${WORK_DIR}" \
+    --launcher="slurm" "${PY_ARGS[@]}"
