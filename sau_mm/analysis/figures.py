@@ -41,7 +41,8 @@ def run_labels(records: Sequence[RunRecord]) -> List[str]:
             for n, r in zip(names, records)]
 
 
-def _save(fig: Figure, path: str) -> str:
+def save_figure(fig: Figure, path: str) -> str:
+    """Render ``fig`` with the Agg canvas to ``path`` at ``DPI``."""
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=DPI)
     return path
@@ -78,7 +79,7 @@ def per_class_vs_count(records: Sequence[RunRecord], labels: Sequence[str],
     else:
         ax.text(0.5, 0.5, 'no per-class accuracy file in these runs',
                 ha='center', transform=ax.transAxes)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def shot_groups(records: Sequence[RunRecord], labels: Sequence[str],
@@ -112,7 +113,7 @@ def shot_groups(records: Sequence[RunRecord], labels: Sequence[str],
     ax.set_title('Top-1 by shot group at each run\'s best evaluation')
     if records:
         ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def learning_curves(records: Sequence[RunRecord], labels: Sequence[str],
@@ -155,7 +156,7 @@ def learning_curves(records: Sequence[RunRecord], labels: Sequence[str],
     for ax in axes[panels:]:
         ax.set_visible(False)
     fig.suptitle('Learning curves')
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def noise_fraction_matrix(record: RunRecord):
@@ -192,7 +193,7 @@ def noise_flags(record: RunRecord, label: str, path: str) -> str:
     ax.set_ylabel('class')
     ax.set_title(f'{label}: synthetic samples flagged as noise per class '
                  'and epoch')
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def comparison_figures(records: Sequence[RunRecord], out_dir: str

@@ -199,7 +199,7 @@ def load_run(work_dir: str) -> RunRecord:
         work_dir=work_dir, config=config, config_name=name, unit=unit,
         planned=planned, train_lines=train_lines, val=val,
         per_class=per_class, checkpoints=_checkpoints(work_dir, unit),
-        noise_flags=_noise_flags(work_dir), run_info=run_info,
+        noise_flags=read_noise_flags(work_dir), run_info=run_info,
         sessions=sessions, log_wall_s=wall if sessions else None,
         log_device=device)
 
@@ -250,7 +250,8 @@ def _checkpoints(work_dir: str, unit: str) -> List[int]:
     return sorted(found)
 
 
-def _noise_flags(work_dir: str) -> Dict[int, dict]:
+def read_noise_flags(work_dir: str) -> Dict[int, dict]:
+    """{epoch: the content of WORK/noise_flags/epoch_<epoch>.json}."""
     out = {}
     for path in glob.glob(osp.join(work_dir, 'noise_flags', 'epoch_*.json')):
         with open(path) as f:

@@ -47,12 +47,15 @@ class SyntheticSet:
     score_meaning: Optional[str]
 
 
-def _key(path: str) -> str:
+def path_key(path: str) -> str:
+    """The key images are matched by: the resolved absolute path."""
     return osp.normcase(osp.realpath(path))
 
 
-def _resolved(manifest: str, records: List[ManifestRecord]) -> List[str]:
-    return [_key(resolve_path(manifest, r)) for r in records]
+def resolved_paths(manifest: str,
+                   records: List[ManifestRecord]) -> List[str]:
+    """``path_key`` of every record's image."""
+    return [path_key(resolve_path(manifest, r)) for r in records]
 
 
 def _layout(manifest: str):
@@ -83,7 +86,13 @@ def flagged_paths(noise_flags: str) -> set:
     if 'flagged_samples' not in data:
         raise ValueError(f'{noise_flags} has no flagged_samples: give a '
                          'noise_flags/epoch_N.json of a SAU run.')
-    return {_key(s['path']) for s in data['flagged_samples'] if s.get('path')}
+    return flagged_keys(data)
+
+
+def flagged_keys(record: dict) -> set:
+    """``path_key`` of the samples a noise-flags record lists."""
+    return {path_key(s['path']) for s in record['flagged_samples']
+            if s.get('path')}
 
 
 def load_synthetic_set(manifest: str, noise_flags: Optional[str] = None
@@ -91,7 +100,7 @@ def load_synthetic_set(manifest: str, noise_flags: Optional[str] = None
     """Read ``manifest`` with its filter's layout (module docstring)."""
     all_file, kept_file, kind = _layout(manifest)
     records = read_manifest(all_file)
-    paths = _resolved(all_file, records)
+    paths = resolved_paths(all_file, records)
     scores = np.array([np.nan if r.score is None else r.score
                        for r in records], dtype=float)
     if kept_file is None:
@@ -99,7 +108,7 @@ def load_synthetic_set(manifest: str, noise_flags: Optional[str] = None
     else:
         kept_records = read_manifest(kept_file)
         kept_scores = {p: r.score for p, r in zip(
-            _resolved(kept_file, kept_records), kept_records)}
+            resolved_paths(kept_file, kept_records), kept_records)}
         kept = np.array([p in kept_scores for p in paths], dtype=bool)
         for i, p in enumerate(paths):
             if np.isnan(scores[i]) and kept_scores.get(p) is not None:

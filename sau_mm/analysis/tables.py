@@ -9,6 +9,12 @@ the best evaluation (``metrics_epoch``). A shot group without a class is
 logged as text, so it is missing from scalars.json: it reads ``'no class in
 this group'`` when the evaluation's per-class file shows no training count in
 it (the dataset's ``shot_thresholds``).
+
+Detector columns (SAU runs on a planted manifest, see
+:mod:`sau_mm.analysis.noise_detection`): precision, recall, F1 and the
+false-flag rate of clean synthetic images at the last epoch with noise
+flags (``detector_epoch``); None otherwise. The Markdown table shows them
+only when a row has them.
 """
 import csv
 import json
@@ -24,8 +30,11 @@ EMPTY_GROUP = 'no class in this group'
 COLUMNS = ('run', 'method', 'backbone', 'data', 'imbalance_factor',
            'synthetic', 'unit', 'done', 'planned', 'status', 'top1_last',
            'top1_last_epoch', 'top1_best', 'top1_best_epoch', 'top5', 'many',
-           'medium', 'few', 'metrics_epoch', 'wall_s', 'device', 'commit',
+           'medium', 'few', 'metrics_epoch', 'detector_epoch',
+           'detector_precision', 'detector_recall', 'detector_f1',
+           'detector_false_flag_rate', 'wall_s', 'device', 'commit',
            'work_dir')
+DETECTOR = ('precision', 'recall', 'f1', 'false_flag_rate')
 
 
 def train_dataset_cfg(config) -> Optional[dict]:
@@ -80,8 +89,9 @@ def shot_groups_at(record: RunRecord, epoch: Optional[int],
     return out
 
 
-def run_row(record: RunRecord) -> dict:
-    """The table row of one run (keys: ``COLUMNS``)."""
+def run_row(record: RunRecord, detection: Optional[dict] = None) -> dict:
+    """The table row of one run (keys: ``COLUMNS``); ``detection``: the
+    run's ``noise_detection.last_epoch_detection``."""
     ds = train_dataset_cfg(record.config)
     best, last = record.best_epoch, record.last_epoch
     at_best = record.val.get(best, {}) if best is not None else {}
@@ -102,7 +112,10 @@ def run_row(record: RunRecord) -> dict:
         top1_last=at_last.get('lt/top1'), top1_last_epoch=last,
         top1_best=at_best.get('lt/top1'), top1_best_epoch=best,
         top5=at_best.get('lt/top5'), **shot_groups_at(record, best, ds),
-        metrics_epoch=best, wall_s=record.wall_s, device=record.device,
+        metrics_epoch=best,
+        detector_epoch=(detection or {}).get('epoch'),
+        **{f'detector_{k}': (detection or {}).get(k) for k in DETECTOR},
+        wall_s=record.wall_s, device=record.device,
         commit=record.commit, work_dir=osp.abspath(record.work_dir))
 
 
@@ -129,12 +142,28 @@ def _schedule(row: dict) -> str:
     return f'{row["done"]}/{row["planned"]} {row["unit"]}s'
 
 
+def fmt_share(value: Optional[float]) -> str:
+    """A share in [0, 1] as a percentage with one decimal."""
+    return '-' if value is None else f'{100 * value:.1f}'
+
+
+def _detector_cells(row: dict) -> tuple:
+    if row['detector_epoch'] is None:
+        return '-', '-'
+    return (f'{fmt_share(row["detector_precision"])} / '
+            f'{fmt_share(row["detector_recall"])} ({row["detector_epoch"]})',
+            fmt_share(row['detector_false_flag_rate']))
+
+
 def markdown_table(rows: Sequence[dict]) -> str:
     """The Markdown table of ``rows`` (run_row dicts)."""
+    detector = any(r['detector_epoch'] is not None for r in rows)
     head = ('run', 'method (config)', 'backbone', 'data', 'IF',
             'epochs done / planned', 'top-1 last', 'top-1 best (epoch)',
-            'top-5', 'many', 'medium', 'few', 'wall time', 'device',
-            'commit')
+            'top-5', 'many', 'medium', 'few') + (
+                ('detector precision / recall % (epoch)',
+                 'clean synthetic flagged %') if detector else ()) + (
+                'wall time', 'device', 'commit')
     lines = ['| ' + ' | '.join(head) + ' |',
              '|' + '|'.join('---' for _ in head) + '|']
     for r in rows:
@@ -146,7 +175,8 @@ def markdown_table(rows: Sequence[dict]) -> str:
                  else f'{r["imbalance_factor"]:g}',
                  _schedule(r), fmt_pct(r['top1_last']), best,
                  fmt_pct(r['top5']), fmt_pct(r['many']),
-                 fmt_pct(r['medium']), fmt_pct(r['few']),
+                 fmt_pct(r['medium']), fmt_pct(r['few'])) + (
+                     _detector_cells(r) if detector else ()) + (
                  fmt_duration(r['wall_s']), r['device'] or '-',
                  r['commit'] or '-')
         lines.append('| ' + ' | '.join(str(c).replace('|', '/')
