@@ -228,6 +228,7 @@ def test_sau_device_path_trains_and_resumes_exactly(data, tmp_path):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
+@pytest.mark.slow
 def test_sau_device_path_two_process_cpu_ddp(data, tmp_path):
     """torchrun, 2 processes: each rank trains on its shard of the index
     pairs; the cache is built by local rank 0 and loaded by the other."""

@@ -7,6 +7,8 @@ import glob
 import os.path as osp
 import signal
 
+import pytest
+
 from generation_fixtures import (assert_exact_manifest, finished_images,
                                  make_tiny_pipeline, one_torch_thread,
                                  run_and_signal)
@@ -32,6 +34,7 @@ def interrupt_generation(tmp_path, classes, real_counts, sig):
     return out, argv, code, output
 
 
+@pytest.mark.slow
 def test_sigkilled_generation_resumes_to_the_exact_plan(tmp_path, capsys):
     out, argv, code, _ = interrupt_generation(
         tmp_path, ['cat', 'dog', 'ship'], [60, 10, 0], signal.SIGKILL)
@@ -45,6 +48,7 @@ def test_sigkilled_generation_resumes_to_the_exact_plan(tmp_path, capsys):
         capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_and_resumes(tmp_path):
     out, argv, code, output = interrupt_generation(
         tmp_path, ['cat', 'dog'], [40, 0], signal.SIGTERM)

@@ -270,6 +270,7 @@ def _distributed_worker(rank, world_size, port, feats, labels, out):
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_under_ddp_every_rank_has_the_single_process_gaussians(tmp_path):
     feats, labels = hand_built_features(seed=3)
     single = computed_generator(feats, labels)

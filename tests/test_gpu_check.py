@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, 'data', 'cifar10-jpeg', 'train')
 SHARED = os.path.join(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz')
@@ -14,7 +16,8 @@ SHARED = os.path.join(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz')
 def test_fetch_gpu_wheels_list():
     out = subprocess.run(['bash', 'tools/fetch_gpu_wheels.sh', '--list'],
                          cwd=ROOT, capture_output=True, text=True, check=True)
-    pkgs = [l for l in out.stdout.splitlines() if not l.startswith('data:')]
+    pkgs = [line for line in out.stdout.splitlines()
+            if not line.startswith('data:')]
     assert all(re.fullmatch(r'[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.+]*', p)
                for p in pkgs), pkgs
     names = {p.split('==')[0].lower().replace('_', '-') for p in pkgs}
@@ -36,6 +39,7 @@ def test_fetch_gpu_wheels_list():
             assert p == f'{name}=={m.group(1)}'
 
 
+@pytest.mark.slow
 def test_gpu_check_cpu_dry_run(tmp_path):
     if not os.path.isdir(DATA) and not os.path.exists(SHARED):
         import pytest

@@ -44,7 +44,7 @@ def ref_balanced_softmax(z, y, counts, weight=None):
         denom = sum(n * math.exp(v) for n, v in zip(counts, row))
         losses.append(-math.log(counts[label] * math.exp(row[label]) / denom))
     weight = [1.0] * len(losses) if weight is None else weight.tolist()
-    return sum(l * w for l, w in zip(losses, weight)) / len(losses)
+    return sum(loss * w for loss, w in zip(losses, weight)) / len(losses)
 
 
 @pytest.fixture

@@ -136,6 +136,7 @@ KILLER = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_sigkill_mid_save_keeps_the_previous_checkpoint_and_resumes(
         cifar10, straight, tmp_path):
     """SIGKILL halfway through writing epoch_2.pth: epoch_1.pth and
@@ -171,6 +172,7 @@ class Killed(BaseException):
     """Stands for a SIGKILL inside this process."""
 
 
+@pytest.mark.slow
 def test_kill_between_save_and_validation_end_revalidates_on_resume(
         cifar10, straight, tmp_path, monkeypatch):
     """Killed while writing best_lt_top1_epoch_1.pth (epoch_1.pth already

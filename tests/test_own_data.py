@@ -18,7 +18,6 @@ from data_factory import (make_cifar, make_photo_folder,
                           make_synthetic_manifest, truncate_in_scan_data)
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS, MODELS

@@ -90,6 +90,7 @@ def tiny_run(tmp_path_factory, cifar10_jpeg_root):
     return dict(work=work, output=output, source=cifar10_jpeg_root)
 
 
+@pytest.mark.slow
 def test_tiny_pipeline_runs_end_to_end(tiny_run):
     work, output = tiny_run['work'], tiny_run['output']
     lines = output.splitlines()
@@ -135,6 +136,7 @@ def test_tiny_pipeline_runs_end_to_end(tiny_run):
     assert osp.isfile(osp.join(work, 'synthetic_report', 'index.html'))
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_every_finished_stage(tiny_run, monkeypatch):
     monkeypatch.chdir(ROOT)
     work = tiny_run['work']
@@ -151,6 +153,7 @@ def test_a_rerun_skips_every_finished_stage(tiny_run, monkeypatch):
                     for f in os.listdir(osp.join(work, 'logs'))}
 
 
+@pytest.mark.slow
 def test_a_changed_config_is_reported_and_nothing_runs(tiny_run,
                                                        monkeypatch):
     monkeypatch.chdir(ROOT)
@@ -172,6 +175,7 @@ def test_a_changed_config_is_reported_and_nothing_runs(tiny_run,
     assert not any('running' in line for line in lines)
 
 
+@pytest.mark.slow
 def test_killed_runs_resume_to_the_uninterrupted_results(tiny_run,
                                                          tmp_path):
     """SIGKILL the pipeline's process group at random points of four
@@ -262,6 +266,7 @@ def run_and_kill(cmd, target, ready, delay):
     return started[-1], ''.join(lines)
 
 
+@pytest.mark.slow
 def test_from_reruns_a_stage_from_scratch_and_until_stops(tiny_run,
                                                           monkeypatch):
     """--from filter --until filter: the old outputs moved aside, the filter

@@ -115,6 +115,7 @@ def test_sau_resume_continues_identically(data, tmp_path):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
+@pytest.mark.slow
 def test_sau_two_process_cpu_ddp(data, tmp_path):
     root, manifest = data
     options = [f'{DATASET}.data_root={root}',

@@ -9,6 +9,8 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from data_factory import make_cifar
 from runner_utils import dataloader_overrides
 
@@ -47,6 +49,7 @@ def run(script, args, env):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_slurm_train_and_test_through_srun(tmp_path):
     data = make_cifar(str(tmp_path / 'data'), 'cifar10', 10,
                       train_per_class=20, test_per_class=2)

@@ -1,7 +1,8 @@
 # DiffuLT generator on CIFAR-10-LT (IF 100): the same real subset as the
 # classifiers (same dataset config, imbalance factor and subset seed; no
-# synthetic manifest). Train: python tools/train.py configs/diffult/ddpm_cifar10lt.py
-# [--amp] [--resume]; other IFs: --cfg-options train_dataloader.dataset.imbalance_factor=50
+# synthetic manifest). Train:
+#   python tools/train.py configs/diffult/ddpm_cifar10lt.py [--amp] [--resume]
+# other IFs: --cfg-options train_dataloader.dataset.imbalance_factor=50
 _base_ = ['../_base_/datasets/cifar10_lt.py', './_base_/ddpm_cifar.py']
 model = dict(num_classes=10)
 data_preprocessor = None  # the model carries its own ([-1, 1] scaling)

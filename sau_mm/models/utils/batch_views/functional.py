@@ -557,8 +557,9 @@ def resized_crop_bilinear(img: torch.Tensor, top: Params, left: Params,
     n = img.shape[0]
     dev = img.device
     oh, ow = size
-    as_long = (lambda v: torch.as_tensor(v, device=dev).long().reshape(n))
-    top, left, height, width = map(as_long, (top, left, height, width))
+    top, left, height, width = (
+        torch.as_tensor(v, device=dev).long().reshape(n)
+        for v in (top, left, height, width))
     x = img.to(torch.int32)
     x = _resample_pass(x, 3, left, width, ow)
     x = _resample_pass(x, 2, top, height, oh)
