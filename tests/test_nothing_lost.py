@@ -22,7 +22,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
-from runner_utils import small_cfg
+from runner_utils import dataloader_overrides, small_cfg
 
 from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.engine.checkpoint_files import (CheckpointError,
@@ -115,7 +115,7 @@ KILLER = textwrap.dedent('''
     import torch
     from mmengine.fileio.backends import LocalBackend
     from mmengine.runner import Runner
-    from runner_utils import small_cfg
+    from runner_utils import dataloader_overrides, small_cfg
 
     real_put = LocalBackend.put
 
@@ -265,6 +265,39 @@ def test_train_tool_resume_on_truncated_file_and_fallback(cifar10, straight,
     assert rows == straight['rows'][2:]
     assert_same_weights(straight['weights'], weights(runner))
     assert checkpoint_problem(bad) is None  # rewritten whole
+
+
+def test_plain_resume_after_a_kill_inside_the_last_checkpoint_write(
+        cifar10, tmp_path, monkeypatch):
+    """A kill while last_checkpoint is written leaves
+    last_checkpoint.tmp.<pid> in the work dir (which is also the checkpoint
+    folder, so both of the hook's patterns match it): the first plain
+    --resume removes it once and trains on."""
+    work = str(tmp_path / 'work')
+    options = [f'{k}={v}' for k, v in dataloader_overrides(cifar10).items()]
+    options += ['train_dataloader.dataset.imbalance_factor=4',
+                'train_dataloader.batch_size=32']
+
+    def train_tool(*args):
+        monkeypatch.setattr(sys, 'argv', ['tools/train.py', CE, '--work-dir',
+                                          work, *args, '--cfg-options',
+                                          *options])
+        with one_torch_thread():
+            runpy.run_path(osp.join(ROOT, 'tools/train.py'),
+                           run_name='__main__')
+
+    options.append('train_cfg.max_epochs=1')
+    train_tool()
+    stale = osp.join(work, 'last_checkpoint.tmp.99999')
+    with open(stale, 'w') as f:
+        f.write('x\n')
+    options[-1] = 'train_cfg.max_epochs=2'
+    train_tool('--resume')  # used to fail: FileNotFoundError
+    assert not osp.exists(stale)
+    assert read_last_checkpoint(work) == osp.join(work, 'epoch_2.pth')
+    logs = sorted(glob.glob(osp.join(work, '2*', '*.log')))
+    log = open(logs[-1]).read()
+    assert log.count(f'Removed {stale}, a partial checkpoint') == 1
 
 
 # ------------------------------------------------------------- DiffuLT
