@@ -288,6 +288,29 @@ def test_sau_model_and_generator_class_counts_are_checked(photos, tmp_path):
         check_class_count_agreement(runner, build_from(SAU, 22), train)
 
 
+@pytest.mark.parametrize('extra_in', ['train', 'test'])
+def test_a_class_folder_in_one_split_only_is_named_with_its_split(
+        tmp_path, monkeypatch, extra_in):
+    """A class folder in train/ but not in test/ (or the reverse): the
+    error names the split and the folder, not a num_classes the user never
+    set, before anything is built."""
+    root = str(tmp_path / 'photos')
+    other = 'test' if extra_in == 'train' else 'train'
+    make_photo_folder(root, [3, 2, 2], extra_in)
+    make_photo_folder(root, [1, 1], other, seed=1)
+    with pytest.raises(ValueError) as err:
+        run_tool(monkeypatch, 'train.py', CE, '--work-dir', tmp_path / 'w',
+                 '--cfg-options', *setting_options(root), *LOADERS)
+    msg = str(err.value)
+    assert msg.startswith(f'The class folders of {root}/test (val_dataloader'
+                          f') are not those of {root}/train: ')
+    only = ("only in train: ['class_002'], only in test: []"
+            if extra_in == 'train' else
+            "only in train: [], only in test: ['class_002']")
+    assert only in msg and 'num_classes' not in msg
+    assert not (tmp_path / 'w').exists()
+
+
 # ------------------------------------------------------------ shot groups
 def test_shot_thresholds_are_configurable_and_reach_the_metric(photos):
     assert shot_group(50, many_above=40, few_below=10) == 'many'
