@@ -453,3 +453,21 @@ def test_diffult_on_a_photo_folder_and_its_sampling_plan(
                  empty, '--target-count', 1, '--steps', 2, '--device', 'cpu',
                  '--cfg-options', *opts)
     assert not osp.exists(osp.join(empty, 'manifest.jsonl'))
+    # another image size or class count than the checkpoint's: an error
+    # naming the setting, before sampling (a UNet samples any size, and a
+    # class count mismatch used to be torch's state-dict size mismatch)
+    other = str(tmp_path / 'other')
+    with pytest.raises(SystemExit, match=r'Image size mismatch: the '
+                       rf'generator {ckpt} was trained on 16x16 images .*'
+                       r'this config samples 32x32 \(image_folder.image_size'
+                       r'=32\)\. Set image_folder.image_size=16'):
+        run_tool(monkeypatch, 'diffult_sample.py', DDPM, ckpt, '--out-dir',
+                 other, '--per-class', 1, '--steps', 2, '--device', 'cpu',
+                 '--cfg-options', *setting_options(photos, 32))
+    with pytest.raises(SystemExit, match=r'Class count mismatch: the '
+                       rf'generator {ckpt} was trained on 22 classes, this '
+                       r'config gives 21 \(image_folder.num_classes\)'):
+        run_tool(monkeypatch, 'diffult_sample.py', DDPM, ckpt, '--out-dir',
+                 other, '--per-class', 1, '--steps', 2, '--device', 'cpu',
+                 '--cfg-options', *opts, 'image_folder.num_classes=21')
+    assert not osp.exists(other)

@@ -9,8 +9,9 @@ Class c gets ceil(oversample * (target - real_c)) images (target: the largest
 real class, or --target-count), or with --per-class N, ceil(oversample * N)
 images whatever its real count. --cfg-options are the generator config's,
 given as when it was trained (e.g. image_folder.data_root=...), so the plan
-follows the same real data. A plan of 0 images is an error (exit status 1,
-no manifest). Rerunning resumes. Writes D/images/<c>/<i>.png,
+follows the same real data: a class count or image size that is not the
+checkpoint's is an error naming the setting (exit status 1, before
+sampling), as is a plan of 0 images (no manifest). Rerunning resumes. Writes D/images/<c>/<i>.png,
 D/manifest.jsonl and D/sampling.json (see sau_mm.generation.diffult.sampling).
 """
 import argparse
@@ -23,7 +24,8 @@ from mmengine.config import Config, DictAction
 
 from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 from sau_mm.generation.complement import complement_counts, real_training_set
-from sau_mm.generation.diffult.sampling import (load_generator,
+from sau_mm.generation.diffult.sampling import (GeneratorMismatch,
+                                                load_generator,
                                                 sample_complement)
 
 
@@ -70,7 +72,10 @@ def main():
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     apply_image_folder_settings(cfg, args.cfg_options)
-    model, cfg = load_generator(cfg, args.checkpoint, args.device)
+    try:  # class count and image size checked against the checkpoint
+        model, cfg = load_generator(cfg, args.checkpoint, args.device)
+    except GeneratorMismatch as e:
+        sys.exit(str(e))
     real, _, _ = real_training_set(cfg)
     real_counts = real.real_class_counts
     if model.num_classes != len(real_counts):
