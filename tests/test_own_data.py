@@ -311,6 +311,28 @@ def test_a_class_folder_in_one_split_only_is_named_with_its_split(
     assert not (tmp_path / 'w').exists()
 
 
+def test_an_option_typo_is_one_line_naming_the_key_and_the_dataset(
+        photos, tmp_path, monkeypatch):
+    """imbalance_factr: a one-line error naming the key, the dataset type
+    and the option meant, before the run is set up (it used to be a
+    TypeError traceback from BaseDataset.__init__)."""
+    with pytest.raises(ValueError) as err:
+        run_tool(monkeypatch, 'train.py', CE, '--work-dir', tmp_path / 'w',
+                 '--cfg-options', *setting_options(photos), *LOADERS,
+                 'train_dataloader.dataset.imbalance_factr=10')
+    assert str(err.value) == ("LongTailSyntheticDataset has no option "
+                              "'imbalance_factr': did you mean "
+                              "'imbalance_factor'?")
+    assert not (tmp_path / 'w').exists()
+    # built directly (Python users), a key close to nothing: the options
+    with pytest.raises(ValueError) as err:
+        photo_dataset(photos, zzz=1)
+    msg = str(err.value)
+    assert msg.startswith("LongTailSyntheticDataset has no option 'zzz'; "
+                          'its options: ') and '\n' not in msg
+    assert 'imbalance_factor' in msg and 'serialize_data' in msg
+
+
 # ------------------------------------------------------------ shot groups
 def test_shot_thresholds_are_configurable_and_reach_the_metric(photos):
     assert shot_group(50, many_above=40, few_below=10) == 'many'

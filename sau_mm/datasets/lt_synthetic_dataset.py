@@ -1,9 +1,11 @@
 """LongTailSyntheticDataset: real long-tailed images, optionally filled with
 synthetic images from a manifest up to a target count per class."""
+import difflib
+import inspect
 import os
 import os.path as osp
 from collections import Counter
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dist import get_rank
@@ -92,6 +94,7 @@ class LongTailSyntheticDataset(BaseDataset):
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  **kwargs):
+        check_options(kwargs)
         if source not in SOURCES:
             raise ValueError(f'source must be one of {SOURCES}, got '
                              f'{source!r}.')
@@ -416,6 +419,31 @@ class LongTailSyntheticDataset(BaseDataset):
         else:
             lines += listing
         print_log('\n'.join(lines), logger='current')
+
+
+def dataset_options() -> List[str]:
+    """The keys a LongTailSyntheticDataset config takes: its own arguments
+    and those it hands to MMPretrain's BaseDataset."""
+    names = set()
+    for fn in (LongTailSyntheticDataset.__init__, BaseDataset.__init__):
+        names |= {p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind is p.POSITIONAL_OR_KEYWORD}
+    return sorted(names - {'self', 'ann_file'})
+
+
+def check_options(options: Iterable[str]) -> None:
+    """A one-line ValueError naming the first key of ``options`` that is not
+    a dataset option (with the closest option's name when one is close),
+    instead of BaseDataset's TypeError traceback."""
+    known = dataset_options()
+    for key in options:
+        if key in known or key == 'type':
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        raise ValueError(
+            f'LongTailSyntheticDataset has no option {key!r}' +
+            (f': did you mean {close[0]!r}?' if close else
+             f'; its options: {", ".join(known)}.'))
 
 
 def _as_hw(image_size, source: str) -> Optional[Tuple[int, int]]:

@@ -10,6 +10,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
+from sau_mm.datasets.lt_synthetic_dataset import check_options
+
 from .image_folder_settings import apply_image_folder_settings
 
 
@@ -27,8 +29,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def load_config(args) -> Config:
     """Config + CLI: work_dir (CLI > file > work_dirs/<config name>),
-    --cfg-options, the image-folder settings, launcher, and the CPU settings
-    for distributed runs."""
+    --cfg-options, the image-folder settings, the dataset options' names
+    checked, launcher, and the CPU settings for distributed runs."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     cfg = Config.fromfile(args.config)
@@ -37,6 +39,7 @@ def load_config(args) -> Config:
     # image-folder configs: image_folder.{data_root,num_classes,image_size}
     # into every place that uses them (the dumped config shows them)
     apply_image_folder_settings(cfg, args.cfg_options)
+    check_dataset_options(cfg._cfg_dict)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -50,6 +53,20 @@ def load_config(args) -> Config:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
                                      device_ids=None)
     return cfg
+
+
+def check_dataset_options(node) -> None:
+    """Check the keys of every LongTailSyntheticDataset in a config
+    (:func:`~sau_mm.datasets.lt_synthetic_dataset.check_options`): a typo
+    stops the run here, before the model is built."""
+    if isinstance(node, dict):
+        if node.get('type') == 'LongTailSyntheticDataset':
+            check_options(node)
+        for value in node.values():
+            check_dataset_options(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            check_dataset_options(value)
 
 
 def train_config(args) -> Config:
