@@ -103,6 +103,29 @@ def test_synthetic_file_missing_corrupt_or_bad_label(tmp_path):
               synthetic_manifest=str(tmp_path / 'nope.jsonl'))
 
 
+def test_an_image_listed_twice_is_an_error_naming_both_lines(tmp_path):
+    root = make_image_folder(str(tmp_path / 'data'), [6, 2])
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [0, 4])
+    lines = open(manifest).read().splitlines()
+    # line 5 repeats line 2's image by its absolute path, after a blank line
+    again = dict(json.loads(lines[1]),
+                 path=str(tmp_path / 'syn' / json.loads(lines[1])['path']))
+    with open(manifest, 'w') as f:
+        f.write('\n'.join(lines[:3] + ['', json.dumps(again)]) + '\n')
+    with pytest.raises(ValueError) as err:
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=manifest)
+    image = str(tmp_path / 'syn' / 'images' / '1' / '000001.png')
+    assert str(err.value) == (
+        f'{manifest}: lines 2 and 5 both list the image {image!r}, so it '
+        'would be used twice. Remove one of the two lines.')
+    with open(manifest, 'w') as f:  # without the repeat: 3 images
+        f.write('\n'.join(lines[:3]) + '\n')
+    ds = build(data_root=root, source='image_folder',
+               synthetic_manifest=manifest, allow_partial_fill=True)
+    assert ds.synthetic_class_counts == [0, 3]
+
+
 def test_split_file(tmp_path):
     split = make_split_file(str(tmp_path), [5, 3, 1])
     ds = build(data_root=str(tmp_path), source='split_file',

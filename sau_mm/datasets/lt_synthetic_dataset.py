@@ -16,7 +16,8 @@ from mmpretrain.registry import DATASETS
 from .image_check import inspect_images
 from .long_tail import (SHOT_GROUPS, SUBSET_METHODS, check_shot_thresholds,
                         select_long_tail, shot_group, shot_group_rule)
-from .manifest import read_manifest, resolve_path
+from .manifest import (check_unique_images, read_manifest_lines,
+                       resolve_path)
 from .sources import read_cifar, read_image_folder, read_split_file
 
 SOURCES = ('cifar10', 'cifar100', 'image_folder', 'split_file')
@@ -194,14 +195,15 @@ class LongTailSyntheticDataset(BaseDataset):
                 'or tools/diffult_sample.py (DiffuLT), or build one from an '
                 'image folder with tools/manifest_from_folder.py; or set '
                 'synthetic_manifest=None for real data only.')
-        records = read_manifest(self.synthetic_manifest)
+        numbered = read_manifest_lines(self.synthetic_manifest)
+        check_unique_images(self.synthetic_manifest, numbered)
         target = self.target_count or max(self.real_class_counts)
         needed = [max(0, target - n) for n in self.real_class_counts]
         chosen = [[] for _ in range(num_classes)]
-        for line_no, rec in enumerate(records, 1):
+        for line_no, rec in numbered:
             if not 0 <= rec.label < num_classes:
                 raise ValueError(
-                    f'{self.synthetic_manifest}, record {line_no}: label '
+                    f'{self.synthetic_manifest}, line {line_no}: label '
                     f'{rec.label} is outside [0, {num_classes}). Was the '
                     'manifest made for another dataset?')
             if len(chosen[rec.label]) < needed[rec.label]:
