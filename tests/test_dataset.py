@@ -126,6 +126,37 @@ def test_an_image_listed_twice_is_an_error_naming_both_lines(tmp_path):
     assert ds.synthetic_class_counts == [0, 3]
 
 
+def test_a_manifest_that_adds_nothing_says_why(tmp_path, monkeypatch):
+    import sau_mm.datasets.lt_synthetic_dataset as lt
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw)))
+    root = make_image_folder(str(tmp_path / 'data'), [5, 5, 4])
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [2, 2, 2])
+    ds = build(data_root=root, source='image_folder',
+               synthetic_manifest=manifest, target_count=4)
+    assert ds.synthetic_class_counts == [0, 0, 0]
+    msg, kw = next((m, k) for m, k in logged if 'adds no image' in m)
+    assert msg == (
+        f'Synthetic manifest {manifest} adds no image to the train set: '
+        'every class already has 4 or more real images (4..5; the fill '
+        'target 4 is target_count), so no class needs a synthetic image. '
+        'Set target_count above 5 to fill every class up to it. This run '
+        'trains on the 14 real images only.')
+    assert kw['level'] == 30
+    logged.clear()
+    assert build(data_root=root, source='image_folder',
+                 synthetic_manifest=manifest).synthetic_class_counts == \
+        [0, 0, 1]  # fills class 2 to 5: no warning
+    assert not [m for m, _ in logged if 'adds no image' in m]
+    open(manifest, 'w').close()
+    build(data_root=root, source='image_folder', synthetic_manifest=manifest,
+          target_count=4)
+    assert [m for m, _ in logged if 'adds no image' in m] == [
+        f'Synthetic manifest {manifest} adds no image to the train set: it '
+        'lists no image. This run trains on the 14 real images only.']
+
+
 def test_split_file(tmp_path):
     split = make_split_file(str(tmp_path), [5, 3, 1])
     ds = build(data_root=str(tmp_path), source='split_file',

@@ -212,6 +212,8 @@ class LongTailSyntheticDataset(BaseDataset):
                  if len(chosen[c]) < needed[c]}
         if short:
             self._report_short(short, target, num_classes)
+        elif not any(needed) or not numbered:
+            self._warn_nothing_used(target, bool(numbered))
         samples = []
         for recs in chosen:
             for rec in recs:
@@ -223,6 +225,24 @@ class LongTailSyntheticDataset(BaseDataset):
                         'the generator (it resumes) or remove the record.')
                 samples.append(dict(img_path=path, gt_label=rec.label))
         return samples
+
+    def _warn_nothing_used(self, target: int, has_records: bool) -> None:
+        """A manifest that adds no image to the training set: say why."""
+        real = self.real_class_counts
+        if not has_records:
+            why = 'it lists no image'
+        else:
+            rule = ('target_count' if self.target_count else
+                    'the largest real class')
+            why = (f'every class already has {target} or more real images '
+                   f'({min(real)}..{max(real)}; the fill target {target} is '
+                   f'{rule}), so no class needs a synthetic image. Set '
+                   f'target_count above {max(real)} to fill every class up '
+                   'to it')
+        print_log(f'Synthetic manifest {self.synthetic_manifest} adds no '
+                  f'image to the {self.split} set: {why}. This run trains '
+                  f'on the {sum(real)} real images only.', logger='current',
+                  level=30)
 
     def _report_short(self, short: dict, target: int,
                       num_classes: int) -> None:
