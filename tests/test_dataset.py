@@ -78,6 +78,32 @@ def test_too_few_synthetic_images(tmp_path):
     assert ds.synthetic_class_counts == [0, 2, 9]
 
 
+def test_partial_fill_names_the_classes_that_get_no_synthetic_image(
+        tmp_path, monkeypatch):
+    """A filtered manifest without any image of classes 7 and 8 (beyond the
+    first INLINE short classes): the partial-fill warning names them."""
+    import sau_mm.datasets.lt_synthetic_dataset as lt
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    root = make_image_folder(str(tmp_path / 'data'), [12] + [2] * 8)
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'),
+                                       [0] + [5] * 6 + [0, 0])
+    ds = build(data_root=root, source='image_folder',
+               synthetic_manifest=manifest, allow_partial_fill=True)
+    assert ds.synthetic_class_counts == [0] + [5] * 6 + [0, 0]
+    line = next(m for m in logged if m.startswith('Partial synthetic fill'))
+    assert line.startswith(
+        'Partial synthetic fill to 12: 8 of 9 classes short, 50 images '
+        'missing (have/needed: class 1 (class_1): 5/10, ')
+    assert line.endswith('class 8 (class_8): 0/10); 2 classes get no '
+                         'synthetic image: 7 (class_7), 8 (class_8).')
+    with pytest.raises(ValueError, match=r'; 2 classes get no synthetic '
+                       r'image: 7 \(class_7\), 8 \(class_8\)\. Generate'):
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=manifest)
+
+
 def test_synthetic_file_missing_corrupt_or_bad_label(tmp_path):
     root = make_image_folder(str(tmp_path / 'data'), [4, 2])
     manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [0, 2])

@@ -247,12 +247,15 @@ class LongTailSyntheticDataset(BaseDataset):
     def _report_short(self, short: dict, target: int,
                       num_classes: int) -> None:
         """Too few synthetic images for some classes: an error, or with
-        allow_partial_fill a warning; a short summary either way, the full
-        list in a file of the run's log folder when it is long."""
+        allow_partial_fill a warning; a short summary either way (naming
+        every class that gets no synthetic image at all), the full list in a
+        file of the run's log folder when it is long."""
         names = self._metainfo['classes']
         rows = [f'class {c} ({names[c]}): {have}/{need}'
                 for c, (have, need) in short.items()]
         missing = sum(need - have for have, need in short.values())
+        none = [f'{c} ({names[c]})' for c, (have, _) in short.items()
+                if have == 0]
         summary = (f'{len(short)} of {num_classes} classes short, '
                    f'{missing} images missing (have/needed: '
                    + ', '.join(rows[:INLINE]))
@@ -266,6 +269,11 @@ class LongTailSyntheticDataset(BaseDataset):
                 ': ' + ', '.join(rows[INLINE:]) + ')')
         else:
             summary += ')'
+        if none:
+            summary += (f'; {len(none)} classes get no synthetic image: '
+                        + ', '.join(none[:LOG_MAX_CLASSES])
+                        + (f', and {len(none) - LOG_MAX_CLASSES} more'
+                           if len(none) > LOG_MAX_CLASSES else ''))
         if not self.allow_partial_fill:
             raise ValueError(
                 f'{self.synthetic_manifest} has too few images to fill '
