@@ -387,6 +387,28 @@ def test_dataset_log_says_no_class_in_this_group(photos, monkeypatch):
     assert 'few   : 22 classes (< 20 real training images)' in text
 
 
+def test_non_image_files_are_counted_in_the_counts_line(tmp_path,
+                                                        monkeypatch):
+    root = str(tmp_path / 'photos')
+    make_photo_folder(root, [3, 2], 'train')
+    for rel in ('class_000/notes.txt', 'class_000/.DS_Store',
+                'class_001/labels.csv', 'class_001/Thumbs.db'):
+        (tmp_path / 'photos' / 'train' / rel).write_text('x')
+    (tmp_path / 'photos' / 'train' / 'class_001' / 'sub').mkdir()
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append(str(msg)))
+    ds = photo_dataset(root)
+    assert ds.real_class_counts == [3, 2]
+    first = next(m for m in logged if 'real + 0 synthetic' in m) \
+        .splitlines()[0]
+    assert first.endswith(
+        '5 real + 0 synthetic images, 2 classes, real images checked (full '
+        'decode), 4 non-image files skipped (not .jpg/.jpeg/.png/.bmp/.ppm/'
+        ".pgm/.tif/.tiff/.webp: 'class_000/.DS_Store', 'class_000/notes.txt'"
+        ", 'class_001/Thumbs.db', ...)")
+
+
 # -------------------------------------------------- full-decode checks
 def test_a_jpeg_truncated_in_its_scan_data_is_caught(photos, tmp_path,
                                                       monkeypatch):

@@ -18,7 +18,8 @@ from .long_tail import (SHOT_GROUPS, SUBSET_METHODS, check_shot_thresholds,
                         select_long_tail, shot_group, shot_group_rule)
 from .manifest import (check_unique_images, read_manifest_lines,
                        resolve_path)
-from .sources import read_cifar, read_image_folder, read_split_file
+from .sources import (IMG_EXTENSIONS, non_image_files, read_cifar,
+                      read_image_folder, read_split_file)
 
 SOURCES = ('cifar10', 'cifar100', 'image_folder', 'split_file')
 # verify_real=None checks the real images of an image folder of up to this
@@ -36,7 +37,8 @@ class LongTailSyntheticDataset(BaseDataset):
 
     Real part, by ``source``:
       - ``'cifar10'`` / ``'cifar100'``: python-pickle layout under data_root;
-      - ``'image_folder'``: ``data_root/<split>/<class>/<file>``;
+      - ``'image_folder'``: ``data_root/<split>/<class>/<file>`` (files
+        that are not images are skipped; the log counts them);
       - ``'split_file'``: ImageNet-LT ``relative/path label`` lines.
     ``imbalance_factor`` (>= 1) keeps n_c = int(n_max * IF^(-c/(C-1))) images
     of class c; ``None`` keeps the source as it is (already long-tailed
@@ -125,6 +127,7 @@ class LongTailSyntheticDataset(BaseDataset):
         self.shot_thresholds = check_shot_thresholds(shot_thresholds)
         self.download = download
         self._user_classes = classes
+        self.skipped_files = []  # image folders: files that are no images
         super().__init__(
             ann_file='',
             data_root=data_root,
@@ -139,6 +142,7 @@ class LongTailSyntheticDataset(BaseDataset):
             return read_cifar(self.data_root, self.source, self.split,
                               self.download)
         if self.source == 'image_folder':
+            self.skipped_files = non_image_files(self.data_root, self.split)
             return read_image_folder(self.data_root, self.split)
         return read_split_file(self.data_root, self.split_file)
 
@@ -417,6 +421,13 @@ class LongTailSyntheticDataset(BaseDataset):
         groups = self.shot_groups()
         checked = ', real images checked (full decode)' if getattr(
             self, 'verified_real', False) else ''
+        skipped = self.skipped_files
+        if skipped:
+            checked += (
+                f', {len(skipped)} non-image files skipped (not '
+                f'{"/".join(IMG_EXTENSIONS)}: '
+                + ', '.join(repr(f) for f in skipped[:3])
+                + (', ...' if len(skipped) > 3 else '') + ')')
         lines = [
             f'{self.__class__.__name__} ({self.source}, split={self.split},'
             f' IF={self.imbalance_factor}, subset={self.subset_method},'
