@@ -175,6 +175,11 @@ def test_balanced_softmax_on_a_photo_folder(photos, tmp_path, monkeypatch):
     assert 'many  : no class in this group (> 100 real training images)' \
         in log
     assert 'lt/many: no class in this group' in log  # not a bare nan
+    assert ('Shot groups: no class in many / medium under the default '
+            'thresholds (many > 100, few < 20 real training images; this set '
+            'has 2..12 per class), so lt/many reads "no class in this group".'
+            ' To regroup, set train_dataloader.dataset.shot_thresholds=dict('
+            'many_above=M, few_below=F) (the metric follows it).') in log
     assert 'lt/few: ' in log and 'lt/top1: ' in log
     listing = glob.glob(osp.join(work, '*', 'class_counts_train.txt'))
     assert listing and f'per-class list in {listing[0]}' in log
@@ -372,6 +377,30 @@ def test_shot_thresholds_are_configurable_and_reach_the_metric(photos):
                        'shot_thresholds'):
         LongTailAccuracy(shot_thresholds=dict(many_above=50)) \
             .set_shot_thresholds(thresholds)
+
+
+def test_an_empty_shot_group_names_the_setting_once(photos, monkeypatch):
+    """Default thresholds, an empty group: one line naming the key (here
+    below SAU's MixPartnerDataset); thresholds the user set: none."""
+    import sau_mm.engine.hooks.class_counts_hook as hook_module
+    logged = []
+    monkeypatch.setattr(hook_module, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='MixPartnerDataset',
+        dataset=dict(type='LongTailSyntheticDataset')))))
+    for thresholds in (None, dict(many_above=8, few_below=3)):
+        train = photo_dataset(photos, shot_thresholds=thresholds)
+        runner = SimpleNamespace(
+            cfg=cfg, train_dataloader=SimpleNamespace(dataset=train),
+            model=torch.nn.Linear(1, 1), log_dir=None,
+            _val_loop=SimpleNamespace(evaluator=SimpleNamespace(
+                metrics=[LongTailAccuracy()])), _test_loop=None)
+        ClassCountsHook().before_run(runner)
+    lines = [m for m in logged if m.startswith('Shot groups')]
+    assert len(lines) == 1
+    assert 'set train_dataloader.dataset.dataset.shot_thresholds=dict(' \
+        in lines[0]
 
 
 def test_dataset_log_says_no_class_in_this_group(photos, monkeypatch):
