@@ -5,6 +5,7 @@ run against)."""
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -30,7 +31,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 def load_config(args) -> Config:
     """Config + CLI: work_dir (CLI > file > work_dirs/<config name>),
     --cfg-options, the image-folder settings, the dataset options' names
-    checked, launcher, and the CPU settings for distributed runs."""
+    checked, the loaders' workers fitted to the machine
+    (:func:`fit_dataloaders`), launcher, and the CPU settings for
+    distributed runs."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     cfg = Config.fromfile(args.config)
@@ -40,6 +43,7 @@ def load_config(args) -> Config:
     # into every place that uses them (the dumped config shows them)
     apply_image_folder_settings(cfg, args.cfg_options)
     check_dataset_options(cfg._cfg_dict)
+    fit_dataloaders(cfg, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -53,6 +57,60 @@ def load_config(args) -> Config:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
                                      device_ids=None)
     return cfg
+
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def available_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask, else the
+    machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def fit_dataloaders(cfg: Config, cfg_options: Optional[dict] = None
+                    ) -> None:
+    """Fit every dataloader's workers to the machine, one log line each:
+
+    - ``num_workers`` from the config file above the cores available to
+      each process (:func:`available_cpus` / ``LOCAL_WORLD_SIZE``) is
+      lowered to that (more workers than cores only compete for them, and
+      torch warns the loader may freeze); a value given with
+      ``--cfg-options <loader>.num_workers=N`` is kept as given. The worker
+      count decides which worker (and so which augmentation seed) loads a
+      batch, so a capped run's augmentations are not those of the
+      uncapped one.
+    - ``num_workers=0`` with ``persistent_workers=True`` (MMEngine refuses
+      that pair): ``persistent_workers`` is set to False.
+    """
+    per_process = max(1, available_cpus() // int(
+        os.environ.get('LOCAL_WORLD_SIZE', '1')))
+    capped, unpersisted = {}, []
+    for name in LOADERS:
+        loader = cfg.get(name)
+        if not isinstance(loader, dict):
+            continue
+        workers = loader.get('num_workers', 0)
+        if workers > per_process and \
+                f'{name}.num_workers' not in (cfg_options or {}):
+            capped[name] = workers
+            loader.num_workers = workers = per_process
+        if workers == 0 and loader.get('persistent_workers'):
+            loader.persistent_workers = False
+            unpersisted.append(name)
+    if capped:
+        asked = ', '.join(f'{k} {v}' for k, v in capped.items())
+        print_log(f'Data loading: {per_process} CPU cores for this process, '
+                  f'so num_workers={per_process} instead of the config\'s '
+                  f'({asked}); --cfg-options <loader>.num_workers=N keeps N.',
+                  logger='current')
+    if unpersisted:
+        print_log(f'num_workers=0: persistent_workers set to False on '
+                  f'{", ".join(unpersisted)} (MMEngine needs workers for '
+                  'persistent ones).', logger='current')
 
 
 def check_dataset_options(node) -> None:
