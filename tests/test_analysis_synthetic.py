@@ -4,12 +4,15 @@ layout with a tiny encoder trained here, the confusion matrix, and
 RunInfoHook on a real (tiny) run that is resumed once."""
 import glob
 import json
+import logging
 import os
 import os.path as osp
 import re
 import runpy
+import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -153,7 +156,7 @@ def trained(tmp_path_factory):
                      *options)
     finally:
         mp.undo()
-    return dict(root=root, work=work,
+    return dict(root=root, work=work, tool_options=options,
                 options={'image_folder.data_root': root})
 
 
@@ -170,6 +173,7 @@ def test_run_info_hook_records_each_start_and_the_table_reads_it(trained):
     with open(osp.join(trained['work'], 'run_info.json')) as f:
         sessions = json.load(f)['sessions']
     assert [s['max_epochs'] for s in sessions] == [1, 2]
+    assert [s['resumed'] for s in sessions] == [False, True]
     for s in sessions:
         assert s['config'] == 'baselines/resnet32_image_folder/ce'
         assert s['finished'] and s['wall_s'] > 0
@@ -190,6 +194,43 @@ def test_run_info_hook_records_each_start_and_the_table_reads_it(trained):
     head = git_head()
     if head:
         assert row['commit'].startswith(head[:10])
+
+
+def test_a_fresh_start_in_a_used_work_dir_warns_and_starts_a_new_record(
+        trained, tmp_path, monkeypatch):
+    """No --resume into a work dir that holds a run: a warning saying how
+    to resume or keep it, and run_info.json records a new start (the
+    earlier run's sessions under earlier_runs), not a resume; the run table
+    reads the new run only."""
+    import sau_mm.engine.runner_setup as setup
+    work = str(tmp_path / 'work')
+    shutil.copytree(trained['work'], work)
+    with open(osp.join(work, 'run_info.json')) as f:
+        earlier = json.load(f)['sessions']
+    hour_ago = time.time() - 3600  # the earlier run's files are older
+    for path in glob.glob(osp.join(work, '*')):
+        os.utime(path, (hour_ago, hour_ago))
+    logged = []
+    monkeypatch.setattr(setup, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw)))
+    run_tool(monkeypatch, 'train.py', CE, '--work-dir', work,
+             '--cfg-options', 'train_cfg.max_epochs=1',
+             *trained['tool_options'])
+    msg, kw = next((m, k) for m, k in logged if 'already holds a run' in m)
+    assert msg.startswith(f'{work} already holds a run (best_lt_top1_epoch_')
+    assert msg.endswith('To continue that run, add --resume; to keep it, '
+                        'pick another --work-dir.')
+    assert kw['level'] == logging.WARNING
+    with open(osp.join(work, 'run_info.json')) as f:
+        info = json.load(f)
+    assert info['earlier_runs'] == [earlier]
+    session, = info['sessions']
+    assert (session['resumed'], session['max_epochs']) == (False, 1)
+    row, = compare_runs([work])
+    assert (row['done'], row['planned']) == (1, 1)
+    assert row['wall_s'] == pytest.approx(session['wall_s'])
+    logs = sorted(glob.glob(osp.join(work, '2*', '*.log')))
+    assert 'run_info.json: a new start (no --resume)' in open(logs[-1]).read()
 
 
 def test_every_config_family_has_the_run_info_hook():

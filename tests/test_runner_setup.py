@@ -1,5 +1,5 @@
 """What tools/train.py and tools/test.py do to a config before the run:
-dataloader workers fitted to the machine."""
+dataloader workers fitted to the machine, the default work dir."""
 import os.path as osp
 from types import SimpleNamespace
 
@@ -60,3 +60,18 @@ def test_no_workers_turns_persistent_workers_off(monkeypatch, logged):
     assert logged == ['num_workers=0: persistent_workers set to False on '
                       'train_dataloader, test_dataloader (MMEngine needs '
                       'workers for persistent ones).']
+
+
+def test_the_default_work_dir_is_unique_per_config(tmp_path, logged):
+    """Leaf configs share file names (ce.py in every baseline folder): the
+    default work dir is the config's path under configs/."""
+    assert setup.load_config(args_for(CE)).work_dir == \
+        './work_dirs/baselines/resnet32_cifar10jpeg_lt/ce'
+    c100 = osp.join(ROOT, 'configs/baselines/resnet32_cifar100lt/ce.py')
+    assert setup.load_config(args_for(c100)).work_dir == \
+        './work_dirs/baselines/resnet32_cifar100lt/ce'
+    mine = tmp_path / 'my_ce.py'  # outside a configs/ folder: its stem
+    mine.write_text('x = 1\n')
+    assert setup.load_config(args_for(str(mine))).work_dir == \
+        './work_dirs/my_ce'
+    assert setup.load_config(args_for(CE, work_dir='w')).work_dir == 'w'

@@ -3,9 +3,10 @@ tools/benchmark.py: the MMPretrain flags, applied to an MMEngine config
 (the pipeline, sau_mm.pipeline, builds the same config to check a finished
 run against)."""
 import argparse
+import logging
 import os
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -13,6 +14,7 @@ from mmengine.logging import print_log
 
 from sau_mm.datasets.lt_synthetic_dataset import check_options
 
+from .hooks.run_info_hook import RUN_INFO, config_name
 from .image_folder_settings import apply_image_folder_settings
 
 
@@ -29,7 +31,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(args) -> Config:
-    """Config + CLI: work_dir (CLI > file > work_dirs/<config name>),
+    """Config + CLI: work_dir (CLI > file > ``work_dirs/<config path under
+    configs/, without .py>``, e.g. ``work_dirs/baselines/
+    resnet32_cifar10lt/ce``; ``work_dirs/<file stem>`` for a config outside
+    a ``configs/`` folder),
     --cfg-options, the image-folder settings, the dataset options' names
     checked, the loaders' workers fitted to the machine
     (:func:`fit_dataloaders`), launcher, and the CPU settings for
@@ -48,8 +53,8 @@ def load_config(args) -> Config:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        # unique per config: leaf configs share file names (ce.py)
+        cfg.work_dir = osp.join('./work_dirs', config_name(args.config))
     if args.launcher != 'none' and not torch.cuda.is_available():
         # DDP on CPU: gloo, and no device_ids (STACK.md, 3 and 4).
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
@@ -125,6 +130,30 @@ def check_dataset_options(node) -> None:
     elif isinstance(node, (list, tuple)):
         for value in node:
             check_dataset_options(value)
+
+
+def previous_run(work_dir: str) -> List[str]:
+    """The files in ``work_dir`` that show a run was there: run_info.json,
+    last_checkpoint and checkpoints (``*.pth``), sorted."""
+    if not osp.isdir(work_dir):
+        return []
+    return sorted(f for f in os.listdir(work_dir)
+                  if f in (RUN_INFO, 'last_checkpoint') or f.endswith('.pth'))
+
+
+def warn_fresh_start(work_dir: str) -> None:
+    """A warning when a run without --resume starts in a work dir that
+    holds a run (MMEngine allows it, and users overwrite on purpose)."""
+    found = previous_run(work_dir)
+    if not found:
+        return
+    shown = ', '.join(found[:4]) + (', ...' if len(found) > 4 else '')
+    print_log(
+        f'{work_dir} already holds a run ({shown}). This start has no '
+        '--resume: it trains from scratch there, replacing last_checkpoint '
+        'and checkpoints of the same names; run_info.json records it as a '
+        'new start. To continue that run, add --resume; to keep it, pick '
+        'another --work-dir.', logger='current', level=logging.WARNING)
 
 
 def train_config(args) -> Config:
