@@ -6,6 +6,7 @@ through the real tools (tools/*.py run in this process) where practical."""
 import glob
 import json
 import os.path as osp
+import re
 import runpy
 import sys
 from types import SimpleNamespace
@@ -218,6 +219,23 @@ def test_sau_on_a_photo_folder_with_synthetic_images_of_another_size(
     assert path and f'full list in {path[0]}' in line
     assert len(open(path[0]).read().splitlines()) == 1 + len(short)
     assert 'lt/top1: ' in log
+
+
+def test_the_first_iterations_are_logged_early(photos, tmp_path,
+                                               monkeypatch):
+    """The default logger logs the 1st and the 10th iteration of a start
+    (then every 50, and the epoch's last), so a user sees the run is alive
+    long before the 50th; the scalars file keeps the regular interval."""
+    work = str(tmp_path / 'ce')
+    run_tool(monkeypatch, 'train.py', CE, '--work-dir', work, '--no-validate',
+             '--cfg-options', *setting_options(photos), *LOADERS,
+             'train_cfg.max_epochs=1', 'train_dataloader.batch_size=4')
+    n = -(-sum(COUNTS) // 4)  # iterations per epoch
+    logged = re.findall(r'Epoch\(train\) +\[1\]\[ *(\d+)/%d\]' % n,
+                        run_log(work))
+    assert logged == ['1', '10', str(n)]
+    scalars = glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))
+    assert [json.loads(ln)['iter'] for ln in open(scalars[0])] == [n]
 
 
 # -------------------------------------------------- class count agreement
