@@ -24,8 +24,9 @@ from PIL import Image
 from sau_mm.analysis import compare_runs
 from sau_mm.analysis.confusion import compute_confusion, figure_size
 from sau_mm.analysis.feature_metrics import (equal_size, frechet_distance,
+                                             pca_basis,
                                              precision_recall)
-from sau_mm.analysis.synthetic_report import set_metrics
+from sau_mm.analysis.synthetic_report import fd_cell, set_metrics
 from sau_mm.analysis.synthetic_sets import load_synthetic_set
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
 
@@ -119,6 +120,37 @@ def test_sets_are_compared_at_equal_sizes():
     assert (m['agreement'], m['n'], m['compared']) == (0.75, 20, 20)
     # the data tell equal sizes from all 200 real points against 20
     assert ref_precision_recall(real, fake, 3) != (p, rc)
+
+
+def test_fewer_samples_than_dims_is_marked_and_the_projected_distance_works():
+    """n = 10 compared images in d = 30 dimensions: the plain Frechet
+    distance is marked unreliable; the distance after projecting both sets
+    onto the top 4 principal directions of the pooled real features equals
+    a plain NumPy reference (SVD of the centred real features)."""
+    rng = np.random.default_rng(3)
+    pooled = rng.normal(size=(300, 30)) * np.linspace(5, 0.1, 30)
+    real, fake = pooled[:12], rng.normal(0.3, 2.0, size=(10, 30))
+    labels = np.zeros(10, dtype=int)
+    m = set_metrics(real, fake, labels, labels, k=3, seed=0,
+                    basis=pca_basis(pooled, 4))
+    assert (m['compared'], m['frechet_reliable'],
+            m['frechet_pca_reliable']) == (10, False, True)
+    r_eq, f_eq = equal_size(real, fake, seed=0)
+    centred = pooled - pooled.mean(0)
+    top = np.linalg.svd(centred, full_matrices=False)[2][:4].T  # (30, 4)
+    ref = ref_frechet((r_eq - pooled.mean(0)) @ top,
+                      (f_eq - pooled.mean(0)) @ top)
+    assert m['frechet_pca'] == pytest.approx(ref, rel=1e-9)
+    assert m['frechet'] == pytest.approx(ref_frechet(r_eq, f_eq), rel=1e-6)
+    assert fd_cell(m, 'frechet', 30) == \
+        f'{m["frechet"]:.2f} unreliable (n 10 <= d 30)'
+    assert fd_cell(m, 'frechet_pca', 4) == f'{m["frechet_pca"]:.2f}'
+    # d' = 12 >= n: the projected distance is marked too
+    m12 = set_metrics(real, fake, labels, labels, k=3, seed=0,
+                      basis=pca_basis(pooled, 12))
+    assert m12['frechet_pca_reliable'] is False
+    assert fd_cell(m12, 'frechet_pca', 12).endswith(
+        'unreliable (n 10 <= d 12)')
 
 
 # ------------------------------------------------------ tiny trained run
@@ -337,9 +369,25 @@ def test_synthetic_report_on_a_diffult_layout(trained, tmp_path,
     # class 1: 3 images <= k: no precision / recall, but a distance
     assert rows[1]['kept_metrics']['precision'] is None
     assert rows[1]['kept_metrics']['frechet'] is not None
-    assert rows[0]['kept_metrics'] == dict(precision=None, recall=None,
-                                           frechet=None, agreement=None, n=0,
-                                           compared=0)
+    assert rows[0]['kept_metrics'] == dict(
+        precision=None, recall=None, frechet=None, frechet_reliable=None,
+        frechet_pca=None, frechet_pca_reliable=None, agreement=None, n=0,
+        compared=0)
+    # 64-d features: every class is compared on fewer images (unreliable);
+    # projected on the default 8 principal directions, class 3 (12 images)
+    # is reliable, class 2 (4) is not
+    assert (report['feature_dim'], report['pca_dims']) == (64, 8)
+    assert [rows[c]['kept_metrics']['frechet_reliable'] for c in (1, 2, 3)] \
+        == [False, False, False]
+    assert [rows[c]['kept_metrics']['frechet_pca_reliable']
+            for c in (1, 2, 3)] == [False, False, True]
+    md = (out / 'synthetic_report.md').read_text()
+    assert "| recall | n | FD (d = 64) | FD, PCA d' = 8 | agreement |" in md
+    row3 = next(ln for ln in md.splitlines() if ln.startswith('| 3 '))
+    fd3 = rows[3]['kept_metrics']
+    assert (f'| 12 | {fd3["frechet"]:.2f} unreliable (n 12 <= d 64) | '
+            f'{fd3["frechet_pca"]:.2f} |') in row3
+    assert 'unreliable (n 12 &lt;= d 64)' in (out / 'index.html').read_text()
     assert rows[2]['kept_metrics']['compared'] == 4      # 4 real, 5 kept
     assert rows[2]['score_kept'] == pytest.approx(
         dict(mean=np.mean(kept_scores), min=min(kept_scores)))
