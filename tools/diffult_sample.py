@@ -11,8 +11,11 @@ images whatever its real count. --cfg-options are the generator config's,
 given as when it was trained (e.g. image_folder.data_root=...), so the plan
 follows the same real data: a class count or image size that is not the
 checkpoint's is an error naming the setting (exit status 1, before
-sampling), as is a plan of 0 images (no manifest). Rerunning resumes. Writes D/images/<c>/<i>.png,
-D/manifest.jsonl and D/sampling.json (see sau_mm.generation.diffult.sampling).
+sampling), as is a plan of 0 images (no manifest). Rerunning resumes.
+Writes D/images/<c>/<i>.png, D/manifest.jsonl and D/sampling.json (see
+sau_mm.generation.diffult.sampling).
+Same --batch-size: byte-identical images whatever the batch composition; a
+different --batch-size can change a few pixel values by 1.
 """
 import argparse
 import os.path as osp
@@ -30,7 +33,11 @@ from sau_mm.generation.diffult.sampling import (GeneratorMismatch,
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        epilog='Determinism: same --batch-size: byte-identical images '
+        'whatever the batch composition; a different --batch-size can '
+        'change a few pixel values by 1.')
     parser.add_argument('config', help='the generator training config')
     parser.add_argument('checkpoint', help='its checkpoint (EMA weights)')
     parser.add_argument('--out-dir', required=True)
@@ -49,7 +56,8 @@ def parse_args():
     parser.add_argument('--scheduler', choices=['ddim', 'ddpm'],
                         default='ddim')
     parser.add_argument('--steps', type=int, default=100)
-    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--batch-size', type=int, default=256,
+                        help='UNet rows per batch (see Determinism below)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--amp', action='store_true',
                         help='bfloat16 autocast (GPU; recorded in the '

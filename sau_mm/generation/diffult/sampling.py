@@ -9,9 +9,10 @@ Bit-identical whatever the batch composition: float kernels (convolutions,
 matrix products) round differently for different batch shapes and rows, so
 the UNet always runs on exactly ``batch_size`` rows and image (c, i) always
 sits in row :func:`image_row` (empty rows are padding). An image regenerated
-alone after a kill is then the image of the uninterrupted run, bit for bit
-(same ``batch_size``; another one can change a pixel value by 1, with a
-warning). Images are written atomically (temp file + ``os.replace``); a
+alone after a kill is then the image of the uninterrupted run, bit for bit:
+same ``batch_size``, byte-identical images whatever the batch composition;
+a different ``batch_size`` can change a few pixel values by 1 (a rerun with
+another one warns). Images are written atomically (temp file + ``os.replace``); a
 rerun skips images already on disk and readable, so an interrupted run
 resumes. ``sampling.json`` records the settings; a rerun with other settings
 into the same folder is refused.
