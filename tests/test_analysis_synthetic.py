@@ -4,12 +4,15 @@ layout with a tiny encoder trained here, the confusion matrix, and
 RunInfoHook on a real (tiny) run that is resumed once."""
 import glob
 import json
+import logging
 import os
 import os.path as osp
 import re
 import runpy
+import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -21,8 +24,9 @@ from PIL import Image
 from sau_mm.analysis import compare_runs
 from sau_mm.analysis.confusion import compute_confusion, figure_size
 from sau_mm.analysis.feature_metrics import (equal_size, frechet_distance,
+                                             pca_basis,
                                              precision_recall)
-from sau_mm.analysis.synthetic_report import set_metrics
+from sau_mm.analysis.synthetic_report import fd_cell, set_metrics
 from sau_mm.analysis.synthetic_sets import load_synthetic_set
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
 
@@ -118,6 +122,37 @@ def test_sets_are_compared_at_equal_sizes():
     assert ref_precision_recall(real, fake, 3) != (p, rc)
 
 
+def test_fewer_samples_than_dims_is_marked_and_the_projected_distance_works():
+    """n = 10 compared images in d = 30 dimensions: the plain Frechet
+    distance is marked unreliable; the distance after projecting both sets
+    onto the top 4 principal directions of the pooled real features equals
+    a plain NumPy reference (SVD of the centred real features)."""
+    rng = np.random.default_rng(3)
+    pooled = rng.normal(size=(300, 30)) * np.linspace(5, 0.1, 30)
+    real, fake = pooled[:12], rng.normal(0.3, 2.0, size=(10, 30))
+    labels = np.zeros(10, dtype=int)
+    m = set_metrics(real, fake, labels, labels, k=3, seed=0,
+                    basis=pca_basis(pooled, 4))
+    assert (m['compared'], m['frechet_reliable'],
+            m['frechet_pca_reliable']) == (10, False, True)
+    r_eq, f_eq = equal_size(real, fake, seed=0)
+    centred = pooled - pooled.mean(0)
+    top = np.linalg.svd(centred, full_matrices=False)[2][:4].T  # (30, 4)
+    ref = ref_frechet((r_eq - pooled.mean(0)) @ top,
+                      (f_eq - pooled.mean(0)) @ top)
+    assert m['frechet_pca'] == pytest.approx(ref, rel=1e-9)
+    assert m['frechet'] == pytest.approx(ref_frechet(r_eq, f_eq), rel=1e-6)
+    assert fd_cell(m, 'frechet', 30) == \
+        f'{m["frechet"]:.2f} unreliable (n 10 <= d 30)'
+    assert fd_cell(m, 'frechet_pca', 4) == f'{m["frechet_pca"]:.2f}'
+    # d' = 12 >= n: the projected distance is marked too
+    m12 = set_metrics(real, fake, labels, labels, k=3, seed=0,
+                      basis=pca_basis(pooled, 12))
+    assert m12['frechet_pca_reliable'] is False
+    assert fd_cell(m12, 'frechet_pca', 12).endswith(
+        'unreliable (n 10 <= d 12)')
+
+
 # ------------------------------------------------------ tiny trained run
 @pytest.fixture(scope='module', autouse=True)
 def one_torch_thread():
@@ -153,7 +188,7 @@ def trained(tmp_path_factory):
                      *options)
     finally:
         mp.undo()
-    return dict(root=root, work=work,
+    return dict(root=root, work=work, tool_options=options,
                 options={'image_folder.data_root': root})
 
 
@@ -170,6 +205,7 @@ def test_run_info_hook_records_each_start_and_the_table_reads_it(trained):
     with open(osp.join(trained['work'], 'run_info.json')) as f:
         sessions = json.load(f)['sessions']
     assert [s['max_epochs'] for s in sessions] == [1, 2]
+    assert [s['resumed'] for s in sessions] == [False, True]
     for s in sessions:
         assert s['config'] == 'baselines/resnet32_image_folder/ce'
         assert s['finished'] and s['wall_s'] > 0
@@ -190,6 +226,43 @@ def test_run_info_hook_records_each_start_and_the_table_reads_it(trained):
     head = git_head()
     if head:
         assert row['commit'].startswith(head[:10])
+
+
+def test_a_fresh_start_in_a_used_work_dir_warns_and_starts_a_new_record(
+        trained, tmp_path, monkeypatch):
+    """No --resume into a work dir that holds a run: a warning saying how
+    to resume or keep it, and run_info.json records a new start (the
+    earlier run's sessions under earlier_runs), not a resume; the run table
+    reads the new run only."""
+    import sau_mm.engine.runner_setup as setup
+    work = str(tmp_path / 'work')
+    shutil.copytree(trained['work'], work)
+    with open(osp.join(work, 'run_info.json')) as f:
+        earlier = json.load(f)['sessions']
+    hour_ago = time.time() - 3600  # the earlier run's files are older
+    for path in glob.glob(osp.join(work, '*')):
+        os.utime(path, (hour_ago, hour_ago))
+    logged = []
+    monkeypatch.setattr(setup, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw)))
+    run_tool(monkeypatch, 'train.py', CE, '--work-dir', work,
+             '--cfg-options', 'train_cfg.max_epochs=1',
+             *trained['tool_options'])
+    msg, kw = next((m, k) for m, k in logged if 'already holds a run' in m)
+    assert msg.startswith(f'{work} already holds a run (best_lt_top1_epoch_')
+    assert msg.endswith('To continue that run, add --resume; to keep it, '
+                        'pick another --work-dir.')
+    assert kw['level'] == logging.WARNING
+    with open(osp.join(work, 'run_info.json')) as f:
+        info = json.load(f)
+    assert info['earlier_runs'] == [earlier]
+    session, = info['sessions']
+    assert (session['resumed'], session['max_epochs']) == (False, 1)
+    row, = compare_runs([work])
+    assert (row['done'], row['planned']) == (1, 1)
+    assert row['wall_s'] == pytest.approx(session['wall_s'])
+    logs = sorted(glob.glob(osp.join(work, '2*', '*.log')))
+    assert 'run_info.json: a new start (no --resume)' in open(logs[-1]).read()
 
 
 def test_every_config_family_has_the_run_info_hook():
@@ -296,9 +369,25 @@ def test_synthetic_report_on_a_diffult_layout(trained, tmp_path,
     # class 1: 3 images <= k: no precision / recall, but a distance
     assert rows[1]['kept_metrics']['precision'] is None
     assert rows[1]['kept_metrics']['frechet'] is not None
-    assert rows[0]['kept_metrics'] == dict(precision=None, recall=None,
-                                           frechet=None, agreement=None, n=0,
-                                           compared=0)
+    assert rows[0]['kept_metrics'] == dict(
+        precision=None, recall=None, frechet=None, frechet_reliable=None,
+        frechet_pca=None, frechet_pca_reliable=None, agreement=None, n=0,
+        compared=0)
+    # 64-d features: every class is compared on fewer images (unreliable);
+    # projected on the default 8 principal directions, class 3 (12 images)
+    # is reliable, class 2 (4) is not
+    assert (report['feature_dim'], report['pca_dims']) == (64, 8)
+    assert [rows[c]['kept_metrics']['frechet_reliable'] for c in (1, 2, 3)] \
+        == [False, False, False]
+    assert [rows[c]['kept_metrics']['frechet_pca_reliable']
+            for c in (1, 2, 3)] == [False, False, True]
+    md = (out / 'synthetic_report.md').read_text()
+    assert "| recall | n | FD (d = 64) | FD, PCA d' = 8 | agreement |" in md
+    row3 = next(ln for ln in md.splitlines() if ln.startswith('| 3 '))
+    fd3 = rows[3]['kept_metrics']
+    assert (f'| 12 | {fd3["frechet"]:.2f} unreliable (n 12 <= d 64) | '
+            f'{fd3["frechet_pca"]:.2f} |') in row3
+    assert 'unreliable (n 12 &lt;= d 64)' in (out / 'index.html').read_text()
     assert rows[2]['kept_metrics']['compared'] == 4      # 4 real, 5 kept
     assert rows[2]['score_kept'] == pytest.approx(
         dict(mean=np.mean(kept_scores), min=min(kept_scores)))

@@ -78,6 +78,32 @@ def test_too_few_synthetic_images(tmp_path):
     assert ds.synthetic_class_counts == [0, 2, 9]
 
 
+def test_partial_fill_names_the_classes_that_get_no_synthetic_image(
+        tmp_path, monkeypatch):
+    """A filtered manifest without any image of classes 7 and 8 (beyond the
+    first INLINE short classes): the partial-fill warning names them."""
+    import sau_mm.datasets.lt_synthetic_dataset as lt
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    root = make_image_folder(str(tmp_path / 'data'), [12] + [2] * 8)
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'),
+                                       [0] + [5] * 6 + [0, 0])
+    ds = build(data_root=root, source='image_folder',
+               synthetic_manifest=manifest, allow_partial_fill=True)
+    assert ds.synthetic_class_counts == [0] + [5] * 6 + [0, 0]
+    line = next(m for m in logged if m.startswith('Partial synthetic fill'))
+    assert line.startswith(
+        'Partial synthetic fill to 12: 8 of 9 classes short, 50 images '
+        'missing (have/needed: class 1 (class_1): 5/10, ')
+    assert line.endswith('class 8 (class_8): 0/10); 2 classes get no '
+                         'synthetic image: 7 (class_7), 8 (class_8).')
+    with pytest.raises(ValueError, match=r'; 2 classes get no synthetic '
+                       r'image: 7 \(class_7\), 8 \(class_8\)\. Generate'):
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=manifest)
+
+
 def test_synthetic_file_missing_corrupt_or_bad_label(tmp_path):
     root = make_image_folder(str(tmp_path / 'data'), [4, 2])
     manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [0, 2])
@@ -101,6 +127,60 @@ def test_synthetic_file_missing_corrupt_or_bad_label(tmp_path):
     with pytest.raises(FileNotFoundError, match='generate_synthetic.py'):
         build(data_root=root, source='image_folder',
               synthetic_manifest=str(tmp_path / 'nope.jsonl'))
+
+
+def test_an_image_listed_twice_is_an_error_naming_both_lines(tmp_path):
+    root = make_image_folder(str(tmp_path / 'data'), [6, 2])
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [0, 4])
+    lines = open(manifest).read().splitlines()
+    # line 5 repeats line 2's image by its absolute path, after a blank line
+    again = dict(json.loads(lines[1]),
+                 path=str(tmp_path / 'syn' / json.loads(lines[1])['path']))
+    with open(manifest, 'w') as f:
+        f.write('\n'.join(lines[:3] + ['', json.dumps(again)]) + '\n')
+    with pytest.raises(ValueError) as err:
+        build(data_root=root, source='image_folder',
+              synthetic_manifest=manifest)
+    image = str(tmp_path / 'syn' / 'images' / '1' / '000001.png')
+    assert str(err.value) == (
+        f'{manifest}: lines 2 and 5 both list the image {image!r}, so it '
+        'would be used twice. Remove one of the two lines.')
+    with open(manifest, 'w') as f:  # without the repeat: 3 images
+        f.write('\n'.join(lines[:3]) + '\n')
+    ds = build(data_root=root, source='image_folder',
+               synthetic_manifest=manifest, allow_partial_fill=True)
+    assert ds.synthetic_class_counts == [0, 3]
+
+
+def test_a_manifest_that_adds_nothing_says_why(tmp_path, monkeypatch):
+    import sau_mm.datasets.lt_synthetic_dataset as lt
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw)))
+    root = make_image_folder(str(tmp_path / 'data'), [5, 5, 4])
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [2, 2, 2])
+    ds = build(data_root=root, source='image_folder',
+               synthetic_manifest=manifest, target_count=4)
+    assert ds.synthetic_class_counts == [0, 0, 0]
+    msg, kw = next((m, k) for m, k in logged if 'adds no image' in m)
+    assert msg == (
+        f'Synthetic manifest {manifest} adds no image to the train set: '
+        'every class already has 4 or more real images (4..5; the fill '
+        'target 4 is target_count), so no class needs a synthetic image. '
+        'Set target_count above 5 to fill every class up to it. This run '
+        'trains on the 14 real images only.')
+    assert kw['level'] == 30
+    logged.clear()
+    assert build(data_root=root, source='image_folder',
+                 synthetic_manifest=manifest).synthetic_class_counts == \
+        [0, 0, 1]  # fills class 2 to 5: no warning
+    assert not [m for m, _ in logged if 'adds no image' in m]
+    open(manifest, 'w').close()
+    build(data_root=root, source='image_folder', synthetic_manifest=manifest,
+          target_count=4)
+    assert [m for m, _ in logged if 'adds no image' in m] == [
+        f'Synthetic manifest {manifest} adds no image to the train set: it '
+        'lists no image. This run trains on the 14 real images only.']
 
 
 def test_split_file(tmp_path):

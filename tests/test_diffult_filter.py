@@ -49,3 +49,31 @@ def test_centroid_keeps_samples_as_typical_as_the_real_quantile():
     assert keep.tolist() == [True, False, True, True, False, False]
     torch.testing.assert_close(scores[:3], torch.tensor(
         [math.cos(math.radians(a)) for a in (5, 15, 9)]))
+
+
+def test_summary_names_the_classes_that_kept_no_image(tmp_path,
+                                                      monkeypatch):
+    """Classes 1 and 3 lose every sample to the filter: the summary line
+    names them (the table alone hid them among 101 rows)."""
+    from sau_mm.generation.diffult import filtering
+    logged = []
+    monkeypatch.setattr(filtering, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    labels = torch.tensor([0, 0, 1, 1, 2, 3, 3, 3])
+    keep = torch.tensor([True, False, False, False, True, False, False,
+                         False])
+    report = filtering._report(
+        'agreement', 0.5, None, ['a', 'b', 'c', 'd', 'e'], [9, 5, 6, 4, 9],
+        labels, keep, torch.linspace(0, 1, 8), None, None)
+    # class 4 needs nothing and was not sampled: not a loss
+    assert report['none_kept'] == [1, 3]
+    assert [r['short'] for r in report['per_class']] == [0, 4, 2, 5, 0]
+    out = str(tmp_path / 'manifest_filtered.jsonl')
+    filtering._write_report(out, report)
+    first = logged[0].splitlines()[0]
+    assert first == (
+        'DiffuLT filter (agreement): kept 2 / 8, target 9 per class; 2 '
+        'classes kept 0 images, they stay short of the target (a run with '
+        'this manifest needs allow_partial_fill=True): 1 (b), 3 (d)')
+    assert open(str(tmp_path / 'manifest_filtered.report.log')).readline() \
+        .rstrip('\n') == first

@@ -22,7 +22,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
-from runner_utils import small_cfg
+from runner_utils import dataloader_overrides, small_cfg
 
 from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.engine.checkpoint_files import (CheckpointError,
@@ -115,7 +115,7 @@ KILLER = textwrap.dedent('''
     import torch
     from mmengine.fileio.backends import LocalBackend
     from mmengine.runner import Runner
-    from runner_utils import small_cfg
+    from runner_utils import dataloader_overrides, small_cfg
 
     real_put = LocalBackend.put
 
@@ -269,6 +269,39 @@ def test_train_tool_resume_on_truncated_file_and_fallback(cifar10, straight,
     assert checkpoint_problem(bad) is None  # rewritten whole
 
 
+def test_plain_resume_after_a_kill_inside_the_last_checkpoint_write(
+        cifar10, tmp_path, monkeypatch):
+    """A kill while last_checkpoint is written leaves
+    last_checkpoint.tmp.<pid> in the work dir (which is also the checkpoint
+    folder, so both of the hook's patterns match it): the first plain
+    --resume removes it once and trains on."""
+    work = str(tmp_path / 'work')
+    options = [f'{k}={v}' for k, v in dataloader_overrides(cifar10).items()]
+    options += ['train_dataloader.dataset.imbalance_factor=4',
+                'train_dataloader.batch_size=32']
+
+    def train_tool(*args):
+        monkeypatch.setattr(sys, 'argv', ['tools/train.py', CE, '--work-dir',
+                                          work, *args, '--cfg-options',
+                                          *options])
+        with one_torch_thread():
+            runpy.run_path(osp.join(ROOT, 'tools/train.py'),
+                           run_name='__main__')
+
+    options.append('train_cfg.max_epochs=1')
+    train_tool()
+    stale = osp.join(work, 'last_checkpoint.tmp.99999')
+    with open(stale, 'w') as f:
+        f.write('x\n')
+    options[-1] = 'train_cfg.max_epochs=2'
+    train_tool('--resume')  # used to fail: FileNotFoundError
+    assert not osp.exists(stale)
+    assert read_last_checkpoint(work) == osp.join(work, 'epoch_2.pth')
+    logs = sorted(glob.glob(osp.join(work, '2*', '*.log')))
+    log = open(logs[-1]).read()
+    assert log.count(f'Removed {stale}, a partial checkpoint') == 1
+
+
 # ------------------------------------------------------------- DiffuLT
 REAL = [6, 4, 2, 1]  # plan: 0, 2, 4, 5 images
 
@@ -346,6 +379,28 @@ def test_diffult_image_is_the_same_alone_or_in_any_batch(ddpm, tmp_path,
             assert len(again) == len(before) == kw['steps']
             for a, b in zip(again, before):
                 assert torch.equal(a, b), p
+
+
+def test_the_sampling_determinism_claim_is_stated_exactly(monkeypatch,
+                                                          capsys):
+    """What the test above shows, and only that, in the tool's --help and
+    the README: same batch size, byte-identical whatever the batch
+    composition; another batch size can change a few pixel values by 1."""
+    monkeypatch.setattr(sys, 'argv', ['diffult_sample.py', '--help'])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(osp.join(ROOT, 'tools/diffult_sample.py'),
+                       run_name='__main__')
+    assert exit_.value.code == 0
+    help_text = ' '.join(capsys.readouterr().out.split())
+    assert ('Determinism: same --batch-size: byte-identical images whatever '
+            'the batch composition; a different --batch-size can change a '
+            'few pixel values by 1.') in help_text
+    readme = ' '.join(open(osp.join(ROOT, 'README.md')).read().split())
+    assert ('with the same `--batch-size` an image is byte-identical '
+            'whatever the batch composition, so a rerun after a kill makes '
+            'the images of an uninterrupted run; a different `--batch-size` '
+            'can change a few pixel values by 1') in readme
+    assert 'bit-identical whatever else shares its batch' not in readme
 
 
 # ----------------------------------------------------------------- LLM

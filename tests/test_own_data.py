@@ -6,6 +6,7 @@ through the real tools (tools/*.py run in this process) where practical."""
 import glob
 import json
 import os.path as osp
+import re
 import runpy
 import sys
 from types import SimpleNamespace
@@ -174,6 +175,11 @@ def test_balanced_softmax_on_a_photo_folder(photos, tmp_path, monkeypatch):
     assert 'many  : no class in this group (> 100 real training images)' \
         in log
     assert 'lt/many: no class in this group' in log  # not a bare nan
+    assert ('Shot groups: no class in many / medium under the default '
+            'thresholds (many > 100, few < 20 real training images; this set '
+            'has 2..12 per class), so lt/many reads "no class in this group".'
+            ' To regroup, set train_dataloader.dataset.shot_thresholds=dict('
+            'many_above=M, few_below=F) (the metric follows it).') in log
     assert 'lt/few: ' in log and 'lt/top1: ' in log
     listing = glob.glob(osp.join(work, '*', 'class_counts_train.txt'))
     assert listing and f'per-class list in {listing[0]}' in log
@@ -212,6 +218,23 @@ def test_sau_on_a_photo_folder_with_synthetic_images_of_another_size(
     assert path and f'full list in {path[0]}' in line
     assert len(open(path[0]).read().splitlines()) == 1 + len(short)
     assert 'lt/top1: ' in log
+
+
+def test_the_first_iterations_are_logged_early(photos, tmp_path,
+                                               monkeypatch):
+    """The default logger logs the 1st and the 10th iteration of a start
+    (then every 50, and the epoch's last), so a user sees the run is alive
+    long before the 50th; the scalars file keeps the regular interval."""
+    work = str(tmp_path / 'ce')
+    run_tool(monkeypatch, 'train.py', CE, '--work-dir', work, '--no-validate',
+             '--cfg-options', *setting_options(photos), *LOADERS,
+             'train_cfg.max_epochs=1', 'train_dataloader.batch_size=4')
+    n = -(-sum(COUNTS) // 4)  # iterations per epoch
+    logged = re.findall(r'Epoch\(train\) +\[1\]\[ *(\d+)/%d\]' % n,
+                        run_log(work))
+    assert logged == ['1', '10', str(n)]
+    scalars = glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))
+    assert [json.loads(ln)['iter'] for ln in open(scalars[0])] == [n]
 
 
 # -------------------------------------------------- class count agreement
@@ -287,6 +310,51 @@ def test_sau_model_and_generator_class_counts_are_checked(photos, tmp_path):
         check_class_count_agreement(runner, build_from(SAU, 22), train)
 
 
+@pytest.mark.parametrize('extra_in', ['train', 'test'])
+def test_a_class_folder_in_one_split_only_is_named_with_its_split(
+        tmp_path, monkeypatch, extra_in):
+    """A class folder in train/ but not in test/ (or the reverse): the
+    error names the split and the folder, not a num_classes the user never
+    set, before anything is built."""
+    root = str(tmp_path / 'photos')
+    other = 'test' if extra_in == 'train' else 'train'
+    make_photo_folder(root, [3, 2, 2], extra_in)
+    make_photo_folder(root, [1, 1], other, seed=1)
+    with pytest.raises(ValueError) as err:
+        run_tool(monkeypatch, 'train.py', CE, '--work-dir', tmp_path / 'w',
+                 '--cfg-options', *setting_options(root), *LOADERS)
+    msg = str(err.value)
+    assert msg.startswith(f'The class folders of {root}/test (val_dataloader'
+                          f') are not those of {root}/train: ')
+    only = ("only in train: ['class_002'], only in test: []"
+            if extra_in == 'train' else
+            "only in train: [], only in test: ['class_002']")
+    assert only in msg and 'num_classes' not in msg
+    assert not (tmp_path / 'w').exists()
+
+
+def test_an_option_typo_is_one_line_naming_the_key_and_the_dataset(
+        photos, tmp_path, monkeypatch):
+    """imbalance_factr: a one-line error naming the key, the dataset type
+    and the option meant, before the run is set up (it used to be a
+    TypeError traceback from BaseDataset.__init__)."""
+    with pytest.raises(ValueError) as err:
+        run_tool(monkeypatch, 'train.py', CE, '--work-dir', tmp_path / 'w',
+                 '--cfg-options', *setting_options(photos), *LOADERS,
+                 'train_dataloader.dataset.imbalance_factr=10')
+    assert str(err.value) == ("LongTailSyntheticDataset has no option "
+                              "'imbalance_factr': did you mean "
+                              "'imbalance_factor'?")
+    assert not (tmp_path / 'w').exists()
+    # built directly (Python users), a key close to nothing: the options
+    with pytest.raises(ValueError) as err:
+        photo_dataset(photos, zzz=1)
+    msg = str(err.value)
+    assert msg.startswith("LongTailSyntheticDataset has no option 'zzz'; "
+                          'its options: ') and '\n' not in msg
+    assert 'imbalance_factor' in msg and 'serialize_data' in msg
+
+
 # ------------------------------------------------------------ shot groups
 def test_shot_thresholds_are_configurable_and_reach_the_metric(photos):
     assert shot_group(50, many_above=40, few_below=10) == 'many'
@@ -328,6 +396,30 @@ def test_shot_thresholds_are_configurable_and_reach_the_metric(photos):
             .set_shot_thresholds(thresholds)
 
 
+def test_an_empty_shot_group_names_the_setting_once(photos, monkeypatch):
+    """Default thresholds, an empty group: one line naming the key (here
+    below SAU's MixPartnerDataset); thresholds the user set: none."""
+    import sau_mm.engine.hooks.class_counts_hook as hook_module
+    logged = []
+    monkeypatch.setattr(hook_module, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='MixPartnerDataset',
+        dataset=dict(type='LongTailSyntheticDataset')))))
+    for thresholds in (None, dict(many_above=8, few_below=3)):
+        train = photo_dataset(photos, shot_thresholds=thresholds)
+        runner = SimpleNamespace(
+            cfg=cfg, train_dataloader=SimpleNamespace(dataset=train),
+            model=torch.nn.Linear(1, 1), log_dir=None,
+            _val_loop=SimpleNamespace(evaluator=SimpleNamespace(
+                metrics=[LongTailAccuracy()])), _test_loop=None)
+        ClassCountsHook().before_run(runner)
+    lines = [m for m in logged if m.startswith('Shot groups')]
+    assert len(lines) == 1
+    assert 'set train_dataloader.dataset.dataset.shot_thresholds=dict(' \
+        in lines[0]
+
+
 def test_dataset_log_says_no_class_in_this_group(photos, monkeypatch):
     logged = []
     monkeypatch.setattr(lt, 'print_log',
@@ -339,6 +431,28 @@ def test_dataset_log_says_no_class_in_this_group(photos, monkeypatch):
     assert 'medium: no class in this group (20..100 real training images)' \
         in text
     assert 'few   : 22 classes (< 20 real training images)' in text
+
+
+def test_non_image_files_are_counted_in_the_counts_line(tmp_path,
+                                                        monkeypatch):
+    root = str(tmp_path / 'photos')
+    make_photo_folder(root, [3, 2], 'train')
+    for rel in ('class_000/notes.txt', 'class_000/.DS_Store',
+                'class_001/labels.csv', 'class_001/Thumbs.db'):
+        (tmp_path / 'photos' / 'train' / rel).write_text('x')
+    (tmp_path / 'photos' / 'train' / 'class_001' / 'sub').mkdir()
+    logged = []
+    monkeypatch.setattr(lt, 'print_log',
+                        lambda msg, **kw: logged.append(str(msg)))
+    ds = photo_dataset(root)
+    assert ds.real_class_counts == [3, 2]
+    first = next(m for m in logged if 'real + 0 synthetic' in m) \
+        .splitlines()[0]
+    assert first.endswith(
+        '5 real + 0 synthetic images, 2 classes, real images checked (full '
+        'decode), 4 non-image files skipped (not .jpg/.jpeg/.png/.bmp/.ppm/'
+        ".pgm/.tif/.tiff/.webp: 'class_000/.DS_Store', 'class_000/notes.txt'"
+        ", 'class_001/Thumbs.db', ...)")
 
 
 # -------------------------------------------------- full-decode checks
@@ -429,3 +543,21 @@ def test_diffult_on_a_photo_folder_and_its_sampling_plan(
                  empty, '--target-count', 1, '--steps', 2, '--device', 'cpu',
                  '--cfg-options', *opts)
     assert not osp.exists(osp.join(empty, 'manifest.jsonl'))
+    # another image size or class count than the checkpoint's: an error
+    # naming the setting, before sampling (a UNet samples any size, and a
+    # class count mismatch used to be torch's state-dict size mismatch)
+    other = str(tmp_path / 'other')
+    with pytest.raises(SystemExit, match=r'Image size mismatch: the '
+                       rf'generator {ckpt} was trained on 16x16 images .*'
+                       r'this config samples 32x32 \(image_folder.image_size'
+                       r'=32\)\. Set image_folder.image_size=16'):
+        run_tool(monkeypatch, 'diffult_sample.py', DDPM, ckpt, '--out-dir',
+                 other, '--per-class', 1, '--steps', 2, '--device', 'cpu',
+                 '--cfg-options', *setting_options(photos, 32))
+    with pytest.raises(SystemExit, match=r'Class count mismatch: the '
+                       rf'generator {ckpt} was trained on 22 classes, this '
+                       r'config gives 21 \(image_folder.num_classes\)'):
+        run_tool(monkeypatch, 'diffult_sample.py', DDPM, ckpt, '--out-dir',
+                 other, '--per-class', 1, '--steps', 2, '--device', 'cpu',
+                 '--cfg-options', *opts, 'image_folder.num_classes=21')
+    assert not osp.exists(other)

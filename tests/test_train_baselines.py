@@ -106,11 +106,9 @@ def test_train_tool_with_cfg_options_and_test_tool(cifar10, tmp_path):
     common = ['--cfg-options', f'train_dataloader.dataset.data_root={cifar10}',
               f'val_dataloader.dataset.data_root={cifar10}',
               f'test_dataloader.dataset.data_root={cifar10}',
+              # workers 0 alone: persistent_workers is turned off for us
               'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-              'test_dataloader.num_workers=0',
-              'train_dataloader.persistent_workers=False',
-              'val_dataloader.persistent_workers=False',
-              'test_dataloader.persistent_workers=False']
+              'test_dataloader.num_workers=0']
     env = dict(os.environ, PYTHONPATH=ROOT)
     cfg_cb = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/cb_focal.py')
     train = subprocess.run(
@@ -120,6 +118,9 @@ def test_train_tool_with_cfg_options_and_test_tool(cifar10, tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert train.returncode == 0, train.stderr[-3000:]
     assert 'IF=10' in train.stdout + train.stderr
+    assert ('num_workers=0: persistent_workers set to False on '
+            'train_dataloader, val_dataloader, test_dataloader') in \
+        train.stdout + train.stderr
     test = subprocess.run(
         [sys.executable, 'tools/test.py', cfg_cb, f'{work}/epoch_1.pth',
          '--work-dir', work] + common +

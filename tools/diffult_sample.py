@@ -9,9 +9,13 @@ Class c gets ceil(oversample * (target - real_c)) images (target: the largest
 real class, or --target-count), or with --per-class N, ceil(oversample * N)
 images whatever its real count. --cfg-options are the generator config's,
 given as when it was trained (e.g. image_folder.data_root=...), so the plan
-follows the same real data. A plan of 0 images is an error (exit status 1,
-no manifest). Rerunning resumes. Writes D/images/<c>/<i>.png,
-D/manifest.jsonl and D/sampling.json (see sau_mm.generation.diffult.sampling).
+follows the same real data: a class count or image size that is not the
+checkpoint's is an error naming the setting (exit status 1, before
+sampling), as is a plan of 0 images (no manifest). Rerunning resumes.
+Writes D/images/<c>/<i>.png, D/manifest.jsonl and D/sampling.json (see
+sau_mm.generation.diffult.sampling).
+Same --batch-size: byte-identical images whatever the batch composition; a
+different --batch-size can change a few pixel values by 1.
 """
 import argparse
 import os.path as osp
@@ -23,12 +27,17 @@ from mmengine.config import Config, DictAction
 
 from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 from sau_mm.generation.complement import complement_counts, real_training_set
-from sau_mm.generation.diffult.sampling import (load_generator,
+from sau_mm.generation.diffult.sampling import (GeneratorMismatch,
+                                                load_generator,
                                                 sample_complement)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        epilog='Determinism: same --batch-size: byte-identical images '
+        'whatever the batch composition; a different --batch-size can '
+        'change a few pixel values by 1.')
     parser.add_argument('config', help='the generator training config')
     parser.add_argument('checkpoint', help='its checkpoint (EMA weights)')
     parser.add_argument('--out-dir', required=True)
@@ -47,7 +56,8 @@ def parse_args():
     parser.add_argument('--scheduler', choices=['ddim', 'ddpm'],
                         default='ddim')
     parser.add_argument('--steps', type=int, default=100)
-    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--batch-size', type=int, default=256,
+                        help='UNet rows per batch (see Determinism below)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--amp', action='store_true',
                         help='bfloat16 autocast (GPU; recorded in the '
@@ -70,7 +80,10 @@ def main():
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     apply_image_folder_settings(cfg, args.cfg_options)
-    model, cfg = load_generator(cfg, args.checkpoint, args.device)
+    try:  # class count and image size checked against the checkpoint
+        model, cfg = load_generator(cfg, args.checkpoint, args.device)
+    except GeneratorMismatch as e:
+        sys.exit(str(e))
     real, _, _ = real_training_set(cfg)
     real_counts = real.real_class_counts
     if model.num_classes != len(real_counts):

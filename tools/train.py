@@ -6,7 +6,8 @@ import sau_mm  # noqa: F401  (compat fixes + registration, before mmengine)
 from mmengine.runner import Runner
 
 from sau_mm.engine.checkpoint_files import CheckpointError, resolve_resume
-from sau_mm.engine.runner_setup import add_common_args, train_config
+from sau_mm.engine.runner_setup import (add_common_args, train_config,
+                                        warn_fresh_start)
 
 
 def parse_args():
@@ -36,6 +37,8 @@ def main():
         except CheckpointError as e:
             sys.exit(f'--resume: {e}')
         cfg.resume = True
+    else:
+        warn_fresh_start(cfg.work_dir)
     Runner.from_cfg(cfg).train()
 
 

@@ -4,12 +4,14 @@ custom_imports = dict(imports=['sau_mm'], allow_failed_imports=False)
 
 # AtomicCheckpointHook: MMEngine's CheckpointHook (same options) with
 # kill-proof writes and the best-so-far state carried through --resume.
+# EarlyLoggerHook: MMEngine's LoggerHook that also logs the 1st and 10th
+# iteration of every start (a busy CPU takes minutes to reach the 50th).
 # RunInfoHook: commit, device, config, schedule and wall time of every start
 # in WORK_DIR/run_info.json (read by tools/analysis/); a default hook, so
 # configs that replace custom_hooks (DiffuLT) keep it.
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
+    logger=dict(type='EarlyLoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3,
                     save_last=True, save_best='lt/top1', rule='greater'),

@@ -8,5 +8,5 @@ param_scheduler = _base_.stage2_param_scheduler
 train_cfg = _base_.stage2_train_cfg
 train_dataloader = _base_.stage2_train_dataloader
 # The stage-1 checkpoint, given on the command line: --cfg-options
-# load_from=work_dirs/resnet32_cifar100lt_stage1/epoch_200.pth
+# load_from=work_dirs/glag/resnet32_cifar100lt_stage1/epoch_200.pth
 load_from = None

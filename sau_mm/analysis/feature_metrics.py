@@ -24,6 +24,13 @@ Frechet distance is biased upwards for small sets), so two sets are
 compared at equal sizes (:func:`equal_size`), as in Kynkaanniemi et al.'s
 protocol, and numbers are comparable across classes of different sizes.
 
+With n <= d (no more samples than feature dimensions) both covariances are
+singular and the Frechet distance is mostly the estimation error of d
+variances from n samples: :func:`frechet_reliable` says when it means
+something. What works there: the distance in fewer dimensions, both sets
+projected onto the top d' < n principal directions of a reference set
+(:func:`pca_basis`, e.g. fitted on all real features pooled; :func:`project`).
+
 All in float64 NumPy; distances in row chunks (memory O(chunk x n)).
 """
 from typing import Optional, Tuple
@@ -110,3 +117,27 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> Optional[float]:
     tr_sqrt = np.sqrt(np.clip(lam, 0.0, None)).sum()
     fd = ((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt
     return float(max(fd, 0.0))
+
+
+def frechet_reliable(n: int, dims: int) -> bool:
+    """Whether a Frechet distance of two n-sample sets in ``dims``
+    dimensions is worth reading: n > dims (else the covariances are
+    singular)."""
+    return n > dims
+
+
+def pca_basis(x: np.ndarray, dims: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``(mean, components)`` of ``x`` (rows: samples): its mean and the
+    ``dims`` eigenvectors of its covariance with the largest eigenvalues,
+    as the columns of a (D, dims) matrix."""
+    x = np.asarray(x, dtype=np.float64)
+    w, v = np.linalg.eigh(np.atleast_2d(np.cov(x, rowvar=False)))
+    return x.mean(0), v[:, np.argsort(w)[::-1][:dims]]
+
+
+def project(x: np.ndarray, basis: Tuple[np.ndarray, np.ndarray]
+            ) -> np.ndarray:
+    """``(x - mean) @ components``: rows of ``x`` in the basis's
+    coordinates."""
+    mean, components = basis
+    return (np.asarray(x, dtype=np.float64) - mean) @ components

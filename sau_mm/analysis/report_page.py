@@ -97,6 +97,31 @@ def _num(value, digits: int = 3) -> str:
     return '-' if value is None else f'{value:.{digits}f}'
 
 
+def fd_cell(m: dict, key: str, dims: int) -> str:
+    """A Frechet distance (``key``: 'frechet' or 'frechet_pca') for a table:
+    the value, and ``unreliable (n N <= d D)`` when the sets compared had no
+    more images than ``dims``."""
+    if m.get(key) is None:
+        return '-'
+    if m.get(f'{key}_reliable') is False:
+        return f'{m[key]:.2f} unreliable (n {m["compared"]} <= d {dims})'
+    return f'{m[key]:.2f}'
+
+
+def fd_note(report: dict) -> str:
+    """What the two Frechet distance columns mean, and which to read."""
+    return (f'FD: Frechet distance in the {report["feature_dim"]}-d '
+            'features, marked "unreliable (n <= d)" where the two sets '
+            'compared have no more images (n) than dimensions (d): both '
+            'covariances are singular and the number is mostly estimation '
+            f'noise. FD, PCA d\'={report["pca_dims"]}: the same sets '
+            f'projected onto the top {report["pca_dims"]} principal '
+            'directions of the pooled real features (--pca-dims), reliable '
+            'where n > d\'; read it for small classes (the pooled rows have '
+            'images enough, but mix the classes: below). The mean over '
+            'classes averages the reliable values only.')
+
+
 def write_page(report: dict, out_dir: str) -> str:
     """``out_dir/index.html`` (module docstring); its path."""
     e = html.escape
@@ -126,13 +151,19 @@ def write_page(report: dict, out_dir: str) -> str:
              'th{background:#eee}</style></head><body>',
              '<h1>Synthetic set quality</h1><table>']
     parts += [f'<tr><th>{e(k)}</th><td>{e(v)}</td></tr>' for k, v in summary]
-    parts.append('</table><h2>Overall</h2><table><tr><th>set</th>'
+    d, dp = report['feature_dim'], report['pca_dims']
+    parts.append('</table><h2>Overall</h2><table><tr><th>set</th><th>n</th>'
                  f'<th>precision (k={report["k"]})</th><th>recall</th>'
-                 '<th>Frechet distance</th><th>agreement</th></tr>')
+                 f'<th>Frechet distance (d = {d})</th>'
+                 f"<th>Frechet distance, PCA d' = {dp}</th>"
+                 '<th>agreement</th></tr>')
     for name, m in overall:
-        parts.append(f'<tr><td>{e(name)}</td><td>{_num(m["precision"])}</td>'
+        parts.append(f'<tr><td>{e(name)}</td>'
+                     f'<td>{m.get("compared", "-")}</td>'
+                     f'<td>{_num(m["precision"])}</td>'
                      f'<td>{_num(m["recall"])}</td>'
-                     f'<td>{_num(m["frechet"], 2)}</td>'
+                     f'<td>{e(fd_cell(m, "frechet", d))}</td>'
+                     f'<td>{e(fd_cell(m, "frechet_pca", dp))}</td>'
                      f'<td>{_num(m["agreement"])}</td></tr>')
     parts.append('</table><h2>Per class</h2><p>Metrics of the kept '
                  'synthetic images against the real images of the class '
@@ -140,7 +171,8 @@ def write_page(report: dict, out_dir: str) -> str:
                  'the larger cut to the smaller by a seeded draw); '
                  'agreement = share the encoder classifies as their label. '
                  'Sheet rows: real, kept synthetic, dropped (red) or '
-                 'noise-flagged (orange), lowest scores.</p><table>'
+                 'noise-flagged (orange), lowest scores.</p><p>'
+                 f'{e(fd_note(report))}</p><table>'
                  '<tr><th>class</th><th>numbers</th><th>contact sheet</th>'
                  '</tr>')
     for r in report['classes']:
@@ -154,7 +186,9 @@ def write_page(report: dict, out_dir: str) -> str:
             ('score dropped mean', _num(r['score_dropped']['mean'])),
             ('precision', _num(m['precision'])), ('recall',
                                                    _num(m['recall'])),
-            ('Frechet distance', _num(m['frechet'], 2)),
+            ('n compared', m['compared']),
+            ('Frechet distance', fd_cell(m, 'frechet', d)),
+            ("Frechet distance, PCA d'", fd_cell(m, 'frechet_pca', dp)),
             ('agreement', _num(m['agreement'])),
             ('real agreement', _num(r['real_agreement']))]
         cell = '<br>'.join(f'{e(k)}: {e(str(v))}' for k, v in numbers)

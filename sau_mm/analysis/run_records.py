@@ -14,7 +14,11 @@ What a work dir holds (README, "Training and testing")::
                                          train_class_counts
 
 Resumed runs: the start folders are merged in time order, a later folder
-replacing the epochs (iterations for iteration-based runs) it repeats.
+replacing the epochs (iterations for iteration-based runs) it repeats. A
+fresh start in a work dir that held an earlier run (run_info.json's
+``earlier_runs``): the start folders from before its first start, and the
+checkpoints and noise flags written before it, are the earlier run's and
+are left out.
 Within a folder, the n-th per-class file belongs to the n-th validation line.
 """
 import datetime
@@ -144,8 +148,11 @@ def load_run(work_dir: str) -> RunRecord:
     if not osp.isdir(work_dir):
         raise WorkDirError(f'{work_dir}: no such folder (give the --work-dir '
                            'of a training run).')
+    run_info = read_run_info(work_dir)
+    since = _current_run_start(run_info)
+    first = since.strftime('%Y%m%d_%H%M%S') if since else ''
     sessions = sorted(d for d in os.listdir(work_dir)
-                      if TIMESTAMP.match(d)
+                      if TIMESTAMP.match(d) and d >= first
                       and osp.isdir(osp.join(work_dir, d)))
     config_file = _dumped_config(work_dir)
     if not sessions and config_file is None:
@@ -154,7 +161,6 @@ def load_run(work_dir: str) -> RunRecord:
             '<timestamp>/ log folder nor a dumped <config>.py.')
     config = (Config.fromfile(config_file, import_custom_modules=False)
               if config_file else None)
-    run_info = read_run_info(work_dir)
     train_cfg = (config.get('train_cfg') or {}) if config else {}
     unit = 'iter' if train_cfg.get('max_iters') and not \
         train_cfg.get('max_epochs') else 'epoch'
@@ -198,10 +204,22 @@ def load_run(work_dir: str) -> RunRecord:
     return RunRecord(
         work_dir=work_dir, config=config, config_name=name, unit=unit,
         planned=planned, train_lines=train_lines, val=val,
-        per_class=per_class, checkpoints=_checkpoints(work_dir, unit),
-        noise_flags=read_noise_flags(work_dir), run_info=run_info,
+        per_class=per_class, checkpoints=_checkpoints(work_dir, unit, since),
+        noise_flags=read_noise_flags(work_dir, since), run_info=run_info,
         sessions=sessions, log_wall_s=wall if sessions else None,
         log_device=device)
+
+
+def _current_run_start(run_info: Optional[dict]
+                       ) -> Optional[datetime.datetime]:
+    """The start of the run's first session (its start folder's time, in
+    the offset it was written in) when run_info.json says an earlier run
+    shared the work dir (``earlier_runs``), else None (all is this run's)."""
+    if not run_info or not run_info.get('earlier_runs') or \
+            not run_info.get('sessions') or \
+            not run_info['sessions'][0].get('start'):
+        return None
+    return datetime.datetime.fromisoformat(run_info['sessions'][0]['start'])
 
 
 def _dumped_config(work_dir: str) -> Optional[str]:
@@ -241,19 +259,30 @@ def _per_class_files(folder: str) -> List[dict]:
     return out
 
 
-def _checkpoints(work_dir: str, unit: str) -> List[int]:
+def _written_since(path: str, since: Optional[datetime.datetime]) -> bool:
+    return since is None or osp.getmtime(path) >= since.timestamp()
+
+
+def _checkpoints(work_dir: str, unit: str,
+                 since: Optional[datetime.datetime] = None) -> List[int]:
     found = set()
     for f in os.listdir(work_dir):
         m = CHECKPOINT.search(f)
-        if m and m.group(1) == unit:
+        if m and m.group(1) == unit and _written_since(
+                osp.join(work_dir, f), since):
             found.add(int(m.group(2)))
     return sorted(found)
 
 
-def read_noise_flags(work_dir: str) -> Dict[int, dict]:
-    """{epoch: the content of WORK/noise_flags/epoch_<epoch>.json}."""
+def read_noise_flags(work_dir: str,
+                     since: Optional[datetime.datetime] = None
+                     ) -> Dict[int, dict]:
+    """{epoch: the content of WORK/noise_flags/epoch_<epoch>.json}, only
+    files written since ``since`` when given."""
     out = {}
     for path in glob.glob(osp.join(work_dir, 'noise_flags', 'epoch_*.json')):
+        if not _written_since(path, since):
+            continue
         with open(path) as f:
             record = json.load(f)
         out[int(record['epoch'])] = record

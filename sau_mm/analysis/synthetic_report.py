@@ -17,8 +17,11 @@ the filter dropped some, for ALL of them:
   the smaller by a seeded draw (``equal_size``: k-NN radii depend on the
   set size);
 - Frechet distance between the same two equal-size sets (biased upwards
-  when they have fewer samples than the feature dimension: compare sets of
-  similar sizes);
+  for small sets: compare sets of similar sizes), marked unreliable where
+  the sets have n <= d samples (d: the feature dimension; the covariances
+  are singular), and the Frechet distance of the same sets projected onto
+  the top d' principal directions of the pooled real features
+  (``pca_dims``, default 8; reliable where n > d');
 - agreement: share of the synthetic images the encoder classifies as c
   (``real_agreement``: the same on the real images, a reference; an
   encoder that is also the filter's classifier agrees by construction);
@@ -33,7 +36,7 @@ classes where they are defined. Outputs (:func:`write_report`):
 import json
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
@@ -42,31 +45,53 @@ from sau_mm.generation.complement import real_training_set
 from sau_mm.generation.text2image.plan import real_image
 from .encoder import ImageFiles, encode, eval_pipeline, load_classifier, \
     load_config
-from .feature_metrics import equal_size, frechet_distance, precision_recall
-from .report_page import write_page, write_sheets
+from .feature_metrics import (equal_size, frechet_distance, frechet_reliable,
+                              pca_basis, precision_recall, project)
+from .report_page import fd_cell, fd_note, write_page, write_sheets
 from .synthetic_sets import load_synthetic_set
 
-METRIC_KEYS = ('precision', 'recall', 'frechet', 'agreement')
+METRIC_KEYS = ('precision', 'recall', 'frechet', 'frechet_pca', 'agreement')
+# d' of the projected Frechet distance: reliable for classes compared on
+# more than 8 images each
+PCA_DIMS = 8
 
 
 def set_metrics(real_feats: np.ndarray, syn_feats: np.ndarray,
                 syn_pred: np.ndarray, syn_labels: np.ndarray,
-                k: int, seed: int = 0) -> dict:
+                k: int, seed: int = 0,
+                basis: Optional[Tuple[np.ndarray, np.ndarray]] = None
+                ) -> dict:
     """precision, recall (None when a set has <= k samples) and Frechet
     distance (None below 2) of the two sets cut to equal size
-    (``equal_size``, ``compared`` rows each); agreement over every synthetic
-    image (None without any); ``n`` synthetic images."""
+    (``equal_size``, ``compared`` rows each), ``frechet_reliable`` =
+    compared > d (None without a distance); with a PCA ``basis`` (mean,
+    D x d' components) also ``frechet_pca``, the distance of both sets
+    projected onto it, and ``frechet_pca_reliable`` = compared > d';
+    agreement over every synthetic image (None without any); ``n``
+    synthetic images."""
     real_eq, syn_eq = equal_size(real_feats, syn_feats, seed)
     pr = precision_recall(real_eq, syn_eq, k) or {}
-    return dict(precision=pr.get('precision'), recall=pr.get('recall'),
-                frechet=frechet_distance(real_eq, syn_eq),
-                agreement=(float((syn_pred == syn_labels).mean())
-                           if len(syn_labels) else None),
+    fd = frechet_distance(real_eq, syn_eq)
+    out = dict(precision=pr.get('precision'), recall=pr.get('recall'),
+               frechet=fd,
+               frechet_reliable=(None if fd is None else frechet_reliable(
+                   len(syn_eq), real_feats.shape[1])))
+    if basis is not None:
+        fd = frechet_distance(project(real_eq, basis),
+                              project(syn_eq, basis))
+        out.update(frechet_pca=fd, frechet_pca_reliable=(
+            None if fd is None else frechet_reliable(len(syn_eq),
+                                                     basis[1].shape[1])))
+    return dict(out, agreement=(float((syn_pred == syn_labels).mean())
+                                if len(syn_labels) else None),
                 n=int(len(syn_labels)), compared=int(len(syn_eq)))
 
 
 def _mean_defined(rows: List[dict], key: str) -> Optional[float]:
-    values = [r[key] for r in rows if r.get(key) is not None]
+    """Mean of ``key`` over the rows where it is defined (and, for a
+    Frechet distance, reliable)."""
+    values = [r[key] for r in rows if r.get(key) is not None
+              and r.get(f'{key}_reliable') is not False]
     return float(np.mean(values)) if values else None
 
 
@@ -82,10 +107,12 @@ def synthetic_report(manifest: str, dataset_config: str,
                      noise_flags: Optional[str] = None, k: int = 3,
                      sheet_images: int = 8, batch_size: int = 256,
                      num_workers: int = 0, device: str = 'cpu',
-                     seed: int = 0) -> dict:
+                     seed: int = 0, pca_dims: int = PCA_DIMS) -> dict:
     """Compute the report (module docstring), write it into ``out_dir``
     and return it. ``cfg_options`` apply to both configs (as in
-    training); ``seed``: the equal-size draws and the contact sheets."""
+    training); ``seed``: the equal-size draws and the contact sheets;
+    ``pca_dims``: d' of the projected Frechet distance (at most the
+    feature dimension)."""
     syn = load_synthetic_set(manifest, noise_flags)
     model, enc_cfg = load_classifier(encoder_config, encoder_checkpoint,
                                      cfg_options, device)
@@ -113,6 +140,7 @@ def synthetic_report(manifest: str, dataset_config: str,
         batch_size, num_workers, desc='synthetic images')
     real_pred, syn_pred = real_logits.argmax(1), syn_logits.argmax(1)
     has_dropped = bool((~syn.kept).any())
+    basis = pca_basis(real_feats, min(pca_dims, real_feats.shape[1]))
 
     per_class = []
     for c, name in enumerate(classes):
@@ -128,19 +156,20 @@ def synthetic_report(manifest: str, dataset_config: str,
             score_kept=_score_stats(syn.scores[sk]),
             score_dropped=_score_stats(syn.scores[s & ~syn.kept]),
             kept_metrics=set_metrics(real_feats[r], syn_feats[sk],
-                                     syn_pred[sk], syn.labels[sk], k, seed))
+                                     syn_pred[sk], syn.labels[sk], k, seed,
+                                     basis))
         if has_dropped:
             row['all_metrics'] = set_metrics(real_feats[r], syn_feats[s],
                                              syn_pred[s], syn.labels[s], k,
-                                             seed)
+                                             seed, basis)
         per_class.append(row)
 
     overall = dict(kept=set_metrics(real_feats, syn_feats[syn.kept],
                                     syn_pred[syn.kept],
-                                    syn.labels[syn.kept], k, seed))
+                                    syn.labels[syn.kept], k, seed, basis))
     if has_dropped:
         overall['all'] = set_metrics(real_feats, syn_feats, syn_pred,
-                                     syn.labels, k, seed)
+                                     syn.labels, k, seed, basis)
     defined = [row['kept_metrics'] for row in per_class]
     report = dict(
         manifest=osp.abspath(manifest), filter=syn.filter,
@@ -151,6 +180,7 @@ def synthetic_report(manifest: str, dataset_config: str,
         encoder_checkpoint=osp.abspath(encoder_checkpoint),
         cfg_options=dict(cfg_options or {}), k=k,
         feature_dim=int(real_feats.shape[1]),
+        pca_dims=int(basis[1].shape[1]),
         counts=dict(real=int(len(real_labels)), synthetic=len(syn.records),
                     kept=int(syn.kept.sum()),
                     dropped=int((~syn.kept).sum()),
@@ -172,6 +202,7 @@ def _fmt(value, digits: int = 3) -> str:
 def markdown(report: dict) -> str:
     """The report as Markdown: summary, then one row per class."""
     c = report['counts']
+    d, dp = report['feature_dim'], report['pca_dims']
     lines = [
         f'# Synthetic set: {report["manifest"]}', '',
         f'- filter: {report["filter"]}; score: '
@@ -182,29 +213,32 @@ def markdown(report: dict) -> str:
         'as noise' + (f' ({report["noise_flags"]})' if report['noise_flags']
                       else ''),
         f'- encoder: {report["encoder_config"]}, '
-        f'{report["encoder_checkpoint"]} ({report["feature_dim"]}-d '
+        f'{report["encoder_checkpoint"]} ({d}-d '
         f'features; agreement on the real training images '
         f'{report["real_agreement"]:.3f})',
         f'- metrics of the kept synthetic images against the real images of '
         f'the same class: improved precision / recall (k = {report["k"]}), '
         'Frechet distance (FD), both on equal-size sets (the larger one cut '
-        'to the smaller by a seeded draw); agreement = share of the '
-        'synthetic images the encoder classifies as their label', '']
-    head = ('set', 'precision', 'recall', 'FD', 'agreement')
-    lines += ['| ' + ' | '.join(head) + ' |', '|---|---|---|---|---|']
+        'to the smaller by a seeded draw, n images each); agreement = share '
+        'of the synthetic images the encoder classifies as their label', '']
+    head = ('set', 'n', 'precision', 'recall', f'FD (d = {d})',
+            f"FD, PCA d' = {dp}", 'agreement')
+    lines += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     rows = [('all classes pooled, kept', report['overall']['kept']),
             ('mean over classes, kept', report['class_mean'])]
     if 'all' in report['overall']:
         rows.insert(1, ('all classes pooled, all generated',
                         report['overall']['all']))
     for name, m in rows:
-        lines.append(f'| {name} | {_fmt(m["precision"])} | '
-                     f'{_fmt(m["recall"])} | {_fmt(m["frechet"], 2)} | '
+        lines.append(f'| {name} | {m.get("compared", "-")} | '
+                     f'{_fmt(m["precision"])} | {_fmt(m["recall"])} | '
+                     f'{fd_cell(m, "frechet", d)} | '
+                     f'{fd_cell(m, "frechet_pca", dp)} | '
                      f'{_fmt(m["agreement"])} |')
     lines += ['', '| class | real | synthetic | kept | dropped | flagged | '
               'score kept (mean / min) | score dropped (mean) | precision | '
-              'recall | FD | agreement | real agreement |',
-              '|' + '---|' * 13]
+              f"recall | n | FD (d = {d}) | FD, PCA d' = {dp} | agreement | "
+              'real agreement |', '|' + '---|' * 15]
     for r in report['classes']:
         m = r['kept_metrics']
         lines.append(
@@ -213,15 +247,15 @@ def markdown(report: dict) -> str:
             f'{_fmt(r["score_kept"]["mean"])} / '
             f'{_fmt(r["score_kept"]["min"])} | '
             f'{_fmt(r["score_dropped"]["mean"])} | {_fmt(m["precision"])} | '
-            f'{_fmt(m["recall"])} | {_fmt(m["frechet"], 2)} | '
+            f'{_fmt(m["recall"])} | {m["compared"]} | '
+            f'{fd_cell(m, "frechet", d)} | '
+            f'{fd_cell(m, "frechet_pca", dp)} | '
             f'{_fmt(m["agreement"])} | {_fmt(r["real_agreement"])} |')
     lines += ['', '"-": undefined (precision / recall need more than k '
-              'images in both sets, FD 2). FD grows when the sets have '
-              'fewer images than the feature dimension: compare classes '
-              'and sets of similar sizes. "Pooled" mixes the classes in '
-              'different proportions on the two sides (real: long-tailed; '
-              'a complement: mostly tail), so the per-class numbers and '
-              'their mean are the ones to read.']
+              'images in both sets, FD 2). ' + fd_note(report) + ' "Pooled" '
+              'mixes the classes in different proportions on the two sides '
+              '(real: long-tailed; a complement: mostly tail), so the '
+              'per-class numbers and their mean are the ones to read.']
     return '\n'.join(lines) + '\n'
 
 

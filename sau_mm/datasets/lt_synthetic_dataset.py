@@ -1,9 +1,11 @@
 """LongTailSyntheticDataset: real long-tailed images, optionally filled with
 synthetic images from a manifest up to a target count per class."""
+import difflib
+import inspect
 import os
 import os.path as osp
 from collections import Counter
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dist import get_rank
@@ -14,8 +16,10 @@ from mmpretrain.registry import DATASETS
 from .image_check import inspect_images
 from .long_tail import (SHOT_GROUPS, SUBSET_METHODS, check_shot_thresholds,
                         select_long_tail, shot_group, shot_group_rule)
-from .manifest import read_manifest, resolve_path
-from .sources import read_cifar, read_image_folder, read_split_file
+from .manifest import (check_unique_images, read_manifest_lines,
+                       resolve_path)
+from .sources import (IMG_EXTENSIONS, non_image_files, read_cifar,
+                      read_image_folder, read_split_file)
 
 SOURCES = ('cifar10', 'cifar100', 'image_folder', 'split_file')
 # verify_real=None checks the real images of an image folder of up to this
@@ -33,7 +37,8 @@ class LongTailSyntheticDataset(BaseDataset):
 
     Real part, by ``source``:
       - ``'cifar10'`` / ``'cifar100'``: python-pickle layout under data_root;
-      - ``'image_folder'``: ``data_root/<split>/<class>/<file>``;
+      - ``'image_folder'``: ``data_root/<split>/<class>/<file>`` (files
+        that are not images are skipped; the log counts them);
       - ``'split_file'``: ImageNet-LT ``relative/path label`` lines.
     ``imbalance_factor`` (>= 1) keeps n_c = int(n_max * IF^(-c/(C-1))) images
     of class c; ``None`` keeps the source as it is (already long-tailed
@@ -92,6 +97,7 @@ class LongTailSyntheticDataset(BaseDataset):
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  **kwargs):
+        check_options(kwargs)
         if source not in SOURCES:
             raise ValueError(f'source must be one of {SOURCES}, got '
                              f'{source!r}.')
@@ -121,6 +127,7 @@ class LongTailSyntheticDataset(BaseDataset):
         self.shot_thresholds = check_shot_thresholds(shot_thresholds)
         self.download = download
         self._user_classes = classes
+        self.skipped_files = []  # image folders: files that are no images
         super().__init__(
             ann_file='',
             data_root=data_root,
@@ -135,6 +142,7 @@ class LongTailSyntheticDataset(BaseDataset):
             return read_cifar(self.data_root, self.source, self.split,
                               self.download)
         if self.source == 'image_folder':
+            self.skipped_files = non_image_files(self.data_root, self.split)
             return read_image_folder(self.data_root, self.split)
         return read_split_file(self.data_root, self.split_file)
 
@@ -191,14 +199,15 @@ class LongTailSyntheticDataset(BaseDataset):
                 'or tools/diffult_sample.py (DiffuLT), or build one from an '
                 'image folder with tools/manifest_from_folder.py; or set '
                 'synthetic_manifest=None for real data only.')
-        records = read_manifest(self.synthetic_manifest)
+        numbered = read_manifest_lines(self.synthetic_manifest)
+        check_unique_images(self.synthetic_manifest, numbered)
         target = self.target_count or max(self.real_class_counts)
         needed = [max(0, target - n) for n in self.real_class_counts]
         chosen = [[] for _ in range(num_classes)]
-        for line_no, rec in enumerate(records, 1):
+        for line_no, rec in numbered:
             if not 0 <= rec.label < num_classes:
                 raise ValueError(
-                    f'{self.synthetic_manifest}, record {line_no}: label '
+                    f'{self.synthetic_manifest}, line {line_no}: label '
                     f'{rec.label} is outside [0, {num_classes}). Was the '
                     'manifest made for another dataset?')
             if len(chosen[rec.label]) < needed[rec.label]:
@@ -207,6 +216,8 @@ class LongTailSyntheticDataset(BaseDataset):
                  if len(chosen[c]) < needed[c]}
         if short:
             self._report_short(short, target, num_classes)
+        elif not any(needed) or not numbered:
+            self._warn_nothing_used(target, bool(numbered))
         samples = []
         for recs in chosen:
             for rec in recs:
@@ -219,15 +230,36 @@ class LongTailSyntheticDataset(BaseDataset):
                 samples.append(dict(img_path=path, gt_label=rec.label))
         return samples
 
+    def _warn_nothing_used(self, target: int, has_records: bool) -> None:
+        """A manifest that adds no image to the training set: say why."""
+        real = self.real_class_counts
+        if not has_records:
+            why = 'it lists no image'
+        else:
+            rule = ('target_count' if self.target_count else
+                    'the largest real class')
+            why = (f'every class already has {target} or more real images '
+                   f'({min(real)}..{max(real)}; the fill target {target} is '
+                   f'{rule}), so no class needs a synthetic image. Set '
+                   f'target_count above {max(real)} to fill every class up '
+                   'to it')
+        print_log(f'Synthetic manifest {self.synthetic_manifest} adds no '
+                  f'image to the {self.split} set: {why}. This run trains '
+                  f'on the {sum(real)} real images only.', logger='current',
+                  level=30)
+
     def _report_short(self, short: dict, target: int,
                       num_classes: int) -> None:
         """Too few synthetic images for some classes: an error, or with
-        allow_partial_fill a warning; a short summary either way, the full
-        list in a file of the run's log folder when it is long."""
+        allow_partial_fill a warning; a short summary either way (naming
+        every class that gets no synthetic image at all), the full list in a
+        file of the run's log folder when it is long."""
         names = self._metainfo['classes']
         rows = [f'class {c} ({names[c]}): {have}/{need}'
                 for c, (have, need) in short.items()]
         missing = sum(need - have for have, need in short.values())
+        none = [f'{c} ({names[c]})' for c, (have, _) in short.items()
+                if have == 0]
         summary = (f'{len(short)} of {num_classes} classes short, '
                    f'{missing} images missing (have/needed: '
                    + ', '.join(rows[:INLINE]))
@@ -241,6 +273,11 @@ class LongTailSyntheticDataset(BaseDataset):
                 ': ' + ', '.join(rows[INLINE:]) + ')')
         else:
             summary += ')'
+        if none:
+            summary += (f'; {len(none)} classes get no synthetic image: '
+                        + ', '.join(none[:LOG_MAX_CLASSES])
+                        + (f', and {len(none) - LOG_MAX_CLASSES} more'
+                           if len(none) > LOG_MAX_CLASSES else ''))
         if not self.allow_partial_fill:
             raise ValueError(
                 f'{self.synthetic_manifest} has too few images to fill '
@@ -384,6 +421,13 @@ class LongTailSyntheticDataset(BaseDataset):
         groups = self.shot_groups()
         checked = ', real images checked (full decode)' if getattr(
             self, 'verified_real', False) else ''
+        skipped = self.skipped_files
+        if skipped:
+            checked += (
+                f', {len(skipped)} non-image files skipped (not '
+                f'{"/".join(IMG_EXTENSIONS)}: '
+                + ', '.join(repr(f) for f in skipped[:3])
+                + (', ...' if len(skipped) > 3 else '') + ')')
         lines = [
             f'{self.__class__.__name__} ({self.source}, split={self.split},'
             f' IF={self.imbalance_factor}, subset={self.subset_method},'
@@ -416,6 +460,31 @@ class LongTailSyntheticDataset(BaseDataset):
         else:
             lines += listing
         print_log('\n'.join(lines), logger='current')
+
+
+def dataset_options() -> List[str]:
+    """The keys a LongTailSyntheticDataset config takes: its own arguments
+    and those it hands to MMPretrain's BaseDataset."""
+    names = set()
+    for fn in (LongTailSyntheticDataset.__init__, BaseDataset.__init__):
+        names |= {p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind is p.POSITIONAL_OR_KEYWORD}
+    return sorted(names - {'self', 'ann_file'})
+
+
+def check_options(options: Iterable[str]) -> None:
+    """A one-line ValueError naming the first key of ``options`` that is not
+    a dataset option (with the closest option's name when one is close),
+    instead of BaseDataset's TypeError traceback."""
+    known = dataset_options()
+    for key in options:
+        if key in known or key == 'type':
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        raise ValueError(
+            f'LongTailSyntheticDataset has no option {key!r}' +
+            (f': did you mean {close[0]!r}?' if close else
+             f'; its options: {", ".join(known)}.'))
 
 
 def _as_hw(image_size, source: str) -> Optional[Tuple[int, int]]:

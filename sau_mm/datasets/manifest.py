@@ -15,13 +15,15 @@ A manifest is a JSON-Lines file, one generated image per line::
 
 Writers use :func:`write_manifest` (atomic replace) or :func:`append_records`
 (one flushed line per record, for resumable generators); readers use
-:func:`read_manifest`, which names the line of any malformed record.
+:func:`read_manifest`, which names the line of any malformed record. Each
+image is listed once: a dataset refuses a manifest that lists a file twice
+(:func:`check_unique_images`, naming both lines).
 """
 import json
 import os
 import os.path as osp
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 REQUIRED_KEYS = ('path', 'label', 'source')
 OPTIONAL_KEYS = ('score', 'prompt', 'seed')
@@ -74,8 +76,10 @@ def resolve_path(manifest_path: str, record: ManifestRecord) -> str:
     return osp.join(osp.dirname(osp.abspath(manifest_path)), record.path)
 
 
-def read_manifest(manifest_path: str) -> List[ManifestRecord]:
-    """Read every record; a malformed line raises ManifestError naming it."""
+def read_manifest_lines(manifest_path: str
+                        ) -> List[Tuple[int, ManifestRecord]]:
+    """``(line number, record)`` of every record (blank lines skipped); a
+    malformed line raises ManifestError naming it."""
     if not osp.isfile(manifest_path):
         raise FileNotFoundError(
             f'Synthetic manifest {manifest_path!r} does not exist.')
@@ -85,13 +89,35 @@ def read_manifest(manifest_path: str) -> List[ManifestRecord]:
             if not line.strip():
                 continue
             try:
-                records.append(ManifestRecord.from_dict(json.loads(line)))
+                records.append(
+                    (line_no, ManifestRecord.from_dict(json.loads(line))))
             except (json.JSONDecodeError, ManifestError, TypeError,
                     ValueError) as e:
                 raise ManifestError(
                     f'{manifest_path}, line {line_no}: bad record ({e}). '
                     'Regenerate the manifest or fix that line.') from e
     return records
+
+
+def read_manifest(manifest_path: str) -> List[ManifestRecord]:
+    """Read every record; a malformed line raises ManifestError naming it."""
+    return [rec for _, rec in read_manifest_lines(manifest_path)]
+
+
+def check_unique_images(manifest_path: str,
+                        numbered: Iterable[Tuple[int, ManifestRecord]]
+                        ) -> None:
+    """Raise ManifestError when two records name the same image file (after
+    :func:`resolve_path`): a dataset would train on it twice."""
+    first = {}
+    for line_no, rec in numbered:
+        path = osp.normpath(resolve_path(manifest_path, rec))
+        if path in first:
+            raise ManifestError(
+                f'{manifest_path}: lines {first[path]} and {line_no} both '
+                f'list the image {path!r}, so it would be used twice. '
+                'Remove one of the two lines.')
+        first[path] = line_no
 
 
 def write_manifest(manifest_path: str,

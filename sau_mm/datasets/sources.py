@@ -102,14 +102,30 @@ def image_folder_classes(data_root: str, split: Optional[str]) -> List[str]:
     return classes
 
 
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMG_EXTENSIONS)
+
+
+def non_image_files(data_root: str, split: Optional[str]) -> List[str]:
+    """The files in the class folders of ``data_root/<split>`` that
+    :func:`read_image_folder` skips (not ``IMG_EXTENSIONS``), as
+    ``<class>/<file>``, sorted."""
+    root = osp.join(data_root, split) if split else data_root
+    return [f'{name}/{f}' for name in image_folder_classes(data_root, split)
+            for f in sorted(os.listdir(osp.join(root, name)))
+            if not _is_image(f) and osp.isfile(osp.join(root, name, f))]
+
+
 def read_image_folder(data_root: str, split: Optional[str]) -> Sources:
-    """``data_root/<split>/<class>/<file>``; classes are sorted folder names."""
+    """``data_root/<split>/<class>/<file>``; classes are sorted folder names;
+    files that are not ``IMG_EXTENSIONS`` are skipped
+    (:func:`non_image_files` lists them)."""
     root = osp.join(data_root, split) if split else data_root
     classes = image_folder_classes(data_root, split)
     samples = []
     for label, name in enumerate(classes):
         files = sorted(f for f in os.listdir(osp.join(root, name))
-                       if f.lower().endswith(IMG_EXTENSIONS))
+                       if _is_image(f))
         if not files:
             raise ValueError(
                 f'Class folder {osp.join(root, name)!r} has no images '

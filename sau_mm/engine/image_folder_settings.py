@@ -26,8 +26,11 @@ values actually used:
 
 Setting one of those copies directly (``--cfg-options
 train_dataloader.dataset.data_root=...``) in such a config is an error that
-names the image_folder key to use instead.
+names the image_folder key to use instead. So is a split whose class folders
+are not the training split's (labels are positions in the sorted folder
+names): the error names the split and the folders that differ.
 """
+import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
@@ -56,6 +59,60 @@ def _train_dataset(cfg) -> dict:
     while ds.get('type') != 'LongTailSyntheticDataset' and 'dataset' in ds:
         ds = ds['dataset']
     return ds
+
+
+def _image_folder_datasets(cfg) -> list:
+    """(loader name, dataset dict) of every image-folder dataset."""
+    out = []
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = (cfg.get(loader) or {}).get('dataset') or {}
+        while ds.get('type') != 'LongTailSyntheticDataset' and 'dataset' in ds:
+            ds = ds['dataset']
+        if ds.get('source') == 'image_folder':
+            out.append((loader, ds))
+    return out
+
+
+def _listing(names, most: int = 10) -> str:
+    names = sorted(names)
+    more = len(names) - most
+    return repr(names[:most])[:-1] + (f', ... {more} more]' if more > 0
+                                      else ']')
+
+
+def check_split_classes(cfg) -> None:
+    """Raise ValueError when the class folders of a val/test split differ
+    from the training split's, naming the split and the folders."""
+    datasets = _image_folder_datasets(cfg)
+    train = next((ds for loader, ds in datasets
+                  if loader == 'train_dataloader'), None)
+    if train is None:
+        return
+    train_split = train.get('split', 'train')
+    try:
+        classes = set(image_folder_classes(train['data_root'], train_split))
+    except (FileNotFoundError, ValueError):
+        return  # the dataset's own error names the folder
+    done = set()
+    for loader, ds in datasets:
+        where = (ds.get('data_root'), ds.get('split', 'train'))
+        if loader == 'train_dataloader' or where in done:
+            continue
+        done.add(where)
+        try:
+            theirs = set(image_folder_classes(*where))
+        except (FileNotFoundError, ValueError):
+            continue
+        if theirs == classes:
+            continue
+        raise ValueError(
+            f'The class folders of {osp.join(*where)} ({loader}) are not '
+            f'those of {osp.join(train["data_root"], train_split)}: only in '
+            f'{train_split}: {_listing(classes - theirs)}, only in '
+            f'{where[1]}: {_listing(theirs - classes)}. Labels are the '
+            'positions of the sorted folder names, so both splits need the '
+            'same class folders: add the missing ones (with their images) '
+            'or remove the extra ones.')
 
 
 def _walk(node, fn) -> None:
@@ -125,4 +182,5 @@ def apply_image_folder_settings(cfg: Config,
                 node[key] = rule(size)
 
     _walk(cfg._cfg_dict, fix)
+    check_split_classes(cfg)
     return cfg

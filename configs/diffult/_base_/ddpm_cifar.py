@@ -48,7 +48,7 @@ test_cfg = None
 log_processor = dict(by_epoch=False)
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=100),
+    logger=dict(type='EarlyLoggerHook', interval=100),
     checkpoint=dict(_delete_=True, type='AtomicCheckpointHook',
                     by_epoch=False, interval=10000, max_keep_ckpts=3,
                     save_last=True),

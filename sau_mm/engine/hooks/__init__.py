@@ -7,3 +7,4 @@ from .training_progress_hook import TrainingProgressHook  # noqa: F401
 from .feature_statistics_hook import FeatureStatisticsHook  # noqa: F401
 from .decoded_images_hook import DecodedImagesHook  # noqa: F401
 from .run_info_hook import RunInfoHook  # noqa: F401
+from .early_logger_hook import EarlyLoggerHook  # noqa: F401

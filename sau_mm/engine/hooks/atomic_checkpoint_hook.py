@@ -128,17 +128,29 @@ class AtomicCheckpointHook(CheckpointHook):
             epoch % loop.val_interval == 0 or epoch == loop.max_epochs)
 
     def _remove_stale_temp_files(self, runner) -> None:
+        """Remove the temporary files of a killed run's checkpoint writes
+        (``*.pth.tmp.*`` in the checkpoint folder, ``last_checkpoint.tmp.*``
+        in the work dir), each once: with the default checkpoint folder (the
+        work dir) both patterns match ``last_checkpoint.tmp.*``. A file
+        already gone (another process removed it) is not an error."""
         if not isinstance(self.file_backend, LocalBackend):
             return
         stale = glob.glob(osp.join(glob.escape(self.out_dir), '*.tmp.*')) + \
             glob.glob(osp.join(glob.escape(runner.work_dir),
                                'last_checkpoint.tmp.*'))
+        seen = set()
         for path in stale:
-            if osp.basename(path).split('.tmp.')[0].endswith(
-                    ('.pth', 'last_checkpoint')):
+            key = osp.realpath(path)
+            if key in seen or not osp.basename(path).split(
+                    '.tmp.')[0].endswith(('.pth', 'last_checkpoint')):
+                continue
+            seen.add(key)
+            try:
                 os.remove(path)
-                runner.logger.info(f'Removed {path}, a partial checkpoint '
-                                   'of an interrupted run.')
+            except FileNotFoundError:
+                continue
+            runner.logger.info(f'Removed {path}, a partial checkpoint '
+                               'of an interrupted run.')
 
     # -------------------------------------------------------------- writing
     def _save_atomic(self, runner, filename: str, **kwargs) -> None:

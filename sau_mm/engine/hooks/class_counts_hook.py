@@ -3,6 +3,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS
 
+from sau_mm.datasets.long_tail import DEFAULT_SHOT_THRESHOLDS, SHOT_GROUPS
+
 from .runner_access import find_long_tail_dataset, unwrap_model
 
 FIX_NUM_CLASSES = (
@@ -27,7 +29,9 @@ class ClassCountsHook(Hook):
     - every evaluator metric with ``set_train_class_counts(real_counts)``
       (many/medium/few groups follow the REAL counts, and the training
       dataset's ``shot_thresholds`` through ``set_shot_thresholds``); such a
-      metric also gets ``out_dir = runner.log_dir`` when it has none.
+      metric also gets ``out_dir = runner.log_dir`` when it has none. A
+      group with no class under the default thresholds gets one log line
+      naming the ``shot_thresholds`` key to set.
 
     The check: the head's ``num_classes`` (or the model's, e.g. the DiffuLT
     generator), the data preprocessor's, and the classes of the validation
@@ -50,17 +54,56 @@ class ClassCountsHook(Hook):
                     f'{len(counts)} classes, min {min(counts)} max '
                     f'{max(counts)} (training images, real + synthetic)',
                     logger='current')
+        grouped = False
         for name in ('val_evaluator', 'test_evaluator'):
             loop = getattr(runner, f'_{name.split("_")[0]}_loop', None)
             evaluator = getattr(loop, 'evaluator', None)
             for metric in getattr(evaluator, 'metrics', []):
                 if hasattr(metric, 'set_train_class_counts'):
                     metric.set_train_class_counts(dataset.real_class_counts)
+                    grouped = True
                     if getattr(metric, 'out_dir', None) is None:
                         metric.out_dir = runner.log_dir
                 if hasattr(metric, 'set_shot_thresholds') and hasattr(
                         dataset, 'shot_thresholds'):
                     metric.set_shot_thresholds(dataset.shot_thresholds)
+        if grouped:
+            note_empty_shot_groups(runner, dataset)
+
+
+def _dataset_key(runner) -> str:
+    """The dotted config key of the training LongTailSyntheticDataset
+    (``train_dataloader.dataset``, or below a wrapper such as SAU's
+    MixPartnerDataset)."""
+    key = 'train_dataloader.dataset'
+    cfg = getattr(runner, 'cfg', None)
+    ds = (cfg.get('train_dataloader') or {}).get('dataset') if cfg else None
+    while isinstance(ds, dict) and ds.get('type') != \
+            'LongTailSyntheticDataset' and isinstance(ds.get('dataset'),
+                                                      dict):
+        ds, key = ds['dataset'], key + '.dataset'
+    return key
+
+
+def note_empty_shot_groups(runner, dataset) -> None:
+    """One log line when a many/medium/few group has no class under the
+    default thresholds, naming the setting that moves them."""
+    thresholds = getattr(dataset, 'shot_thresholds', None)
+    if thresholds != DEFAULT_SHOT_THRESHOLDS:
+        return  # set by the user (or no groups at all)
+    groups = dataset.shot_groups()
+    empty = [g for g in SHOT_GROUPS if g not in groups]
+    if not empty:
+        return
+    real = dataset.real_class_counts
+    print_log(
+        f'Shot groups: no class in {" / ".join(empty)} under the default '
+        f'thresholds (many > {thresholds["many_above"]}, few < '
+        f'{thresholds["few_below"]} real training images; this set has '
+        f'{min(real)}..{max(real)} per class), so lt/{empty[0]} reads "no '
+        f'class in this group". To regroup, set {_dataset_key(runner)}.'
+        'shot_thresholds=dict(many_above=M, few_below=F) (the metric '
+        'follows it).', logger='current')
 
 
 def _long_tail_dataset(dataset):

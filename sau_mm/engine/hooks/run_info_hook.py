@@ -81,21 +81,26 @@ def read_run_info(work_dir: str) -> Optional[dict]:
 class RunInfoHook(Hook):
     """Writes ``<work_dir>/run_info.json`` (main process only)::
 
-        {"sessions": [{"start": ISO time, "commit": sha | null,
+        {"sessions": [{"start": ISO time, "resumed": bool,
+                       "commit": sha | null,
                        "dirty": bool | null, "device": str, "torch": str,
                        "world_size": int, "config": "baselines/.../ce",
                        "config_file": path, "argv": [str, ...],
                        "max_epochs": int | null,
                        "max_iters": int | null, "wall_s": float,
-                       "updated": ISO time, "finished": bool}, ...]}
+                       "updated": ISO time, "finished": bool}, ...],
+         "earlier_runs": [[session, ...], ...]}
 
     One session per start of training: before_train appends one (a resumed
-    run keeps the earlier ones; ``tools/test.py`` adds none); ``start`` is
+    run keeps the earlier ones; ``tools/test.py`` adds none). A fresh start
+    (``resumed`` false: no --resume, or nothing to resume) in a work dir
+    that held a run begins a new list; the earlier run's sessions move to
+    ``earlier_runs`` (absent until then). ``start`` is
     the runner's creation (its ``<timestamp>`` log folder), so set-up counts;
     ``wall_s`` (seconds since that start) is rewritten after every training
     epoch and checkpoint, so an unfinished run shows its wall time so far,
     and at after_train, which also sets ``finished``. Wall time of the run =
-    the sum over sessions.
+    the sum over ``sessions``.
     """
     priority = 'LOWEST'
 
@@ -113,9 +118,19 @@ class RunInfoHook(Hook):
         train_cfg = cfg.get('train_cfg') or {}
         filename = getattr(cfg, 'filename', None)
         info = read_run_info(runner.work_dir) or dict(sessions=[])
+        # a resume restores the loop's iteration; a fresh start (load_from
+        # too: weights only) begins at 0
+        resumed = runner.iter > 0
+        if not resumed and info['sessions']:
+            info.setdefault('earlier_runs', []).append(info['sessions'])
+            info['sessions'] = []
+            runner.logger.warning(
+                f'{RUN_INFO}: a new start (no --resume) in a work dir that '
+                'held a run; that run\'s sessions are kept under '
+                '"earlier_runs".')
         code = git_commit(osp.dirname(osp.abspath(__file__)))
         info['sessions'].append(dict(
-            start=_iso(self._start), **code,
+            start=_iso(self._start), resumed=resumed, **code,
             device=device_name(), torch=torch.__version__,
             world_size=get_world_size(), config=config_name(filename),
             config_file=filename, argv=list(sys.argv),

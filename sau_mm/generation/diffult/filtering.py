@@ -15,7 +15,8 @@ The filtered manifest keeps each kept record with ``score`` set, sorted per
 class by descending score (a dataset filling class c takes the best first),
 paths rewritten relative to the new manifest. A per-class report (real,
 sampled, kept, dropped, threshold, short of the fill target) is written as
-JSON and as a log.
+JSON and as a log; its summary line names the classes that kept no image
+(``none_kept`` in the JSON).
 """
 import json
 import os
@@ -38,6 +39,8 @@ from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 from ..complement import real_training_set
 
 RULES = ('agreement', 'centroid')
+# the summary line names at most this many classes that kept no image
+NAMED = 20
 
 
 def agreement_filter(logits: torch.Tensor, labels: torch.Tensor,
@@ -192,12 +195,23 @@ def _report(rule, threshold, quantile, classes, real_counts, labels, keep,
                 threshold=threshold if rule == 'agreement' else None,
                 quantile=quantile if rule == 'centroid' else None,
                 target=target, sampled=len(labels), kept=int(keep.sum()),
-                dropped=int((~keep).sum()), per_class=per_class)
+                dropped=int((~keep).sum()),
+                none_kept=[r['label'] for r in per_class
+                           if r['kept'] == 0 and (r['sampled'] or
+                                                  r['needed'])],
+                per_class=per_class)
 
 
 def _write_report(out: str, report: dict) -> None:
+    none = [report['per_class'][c] for c in report['none_kept']]
+    named = ', '.join(f'{r["label"]} ({r["name"]})' for r in none[:NAMED])
+    if len(none) > NAMED:
+        named += f', and {len(none) - NAMED} more (see the table)'
     lines = [f'DiffuLT filter ({report["rule"]}): kept {report["kept"]} / '
-             f'{report["sampled"]}, target {report["target"]} per class',
+             f'{report["sampled"]}, target {report["target"]} per class'
+             + (f'; {len(none)} classes kept 0 images, they stay short of '
+                f'the target (a run with this manifest needs '
+                f'allow_partial_fill=True): {named}' if none else ''),
              '  class name: real sampled kept dropped needed short '
              'threshold mean_score']
     for r in report['per_class']:

@@ -9,9 +9,10 @@ Bit-identical whatever the batch composition: float kernels (convolutions,
 matrix products) round differently for different batch shapes and rows, so
 the UNet always runs on exactly ``batch_size`` rows and image (c, i) always
 sits in row :func:`image_row` (empty rows are padding). An image regenerated
-alone after a kill is then the image of the uninterrupted run, bit for bit
-(same ``batch_size``; another one can change a pixel value by 1, with a
-warning). Images are written atomically (temp file + ``os.replace``); a
+alone after a kill is then the image of the uninterrupted run, bit for bit:
+same ``batch_size``, byte-identical images whatever the batch composition;
+a different ``batch_size`` can change a few pixel values by 1 (a rerun with
+another one warns). Images are written atomically (temp file + ``os.replace``); a
 rerun skips images already on disk and readable, so an interrupted run
 resumes. ``sampling.json`` records the settings; a rerun with other settings
 into the same folder is refused.
@@ -23,6 +24,7 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -54,12 +56,67 @@ def save_png_atomic(array, path: str) -> None:
     os.replace(tmp, path)
 
 
+class GeneratorMismatch(ValueError):
+    """A generator checkpoint that does not fit the config it is sampled
+    with; the message names the setting to change."""
+
+
+def _setting(cfg, key: str, generic: str) -> str:
+    """The key a user sets: ``image_folder.<key>`` in image-folder configs,
+    else the model key."""
+    return f'image_folder.{key}' if cfg.get('image_folder') else generic
+
+
+def check_generator_checkpoint(cfg, checkpoint: str) -> None:
+    """Raise :class:`GeneratorMismatch` when the config's class count (rows
+    of the checkpoint's ``unet.class_embedding``: C + 1, the null class) or
+    image size (``model.unet.sample_size`` of the config saved in the
+    checkpoint's meta) is not the checkpoint's: a UNet samples any size
+    without complaint, and a class count mismatch would otherwise surface as
+    torch's state-dict size mismatch."""
+    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False,
+                      mmap=True)
+    state = ckpt.get('state_dict', ckpt)
+    emb = next((v for k, v in state.items()
+                if k.endswith('unet.class_embedding.weight')), None)
+    todo = ('Give the --cfg-options of its training run (or its dumped '
+            'config).')
+    wanted = cfg.model.num_classes
+    if emb is not None and emb.shape[0] - 1 != wanted:
+        key = _setting(cfg, 'num_classes', 'model.num_classes')
+        raise GeneratorMismatch(
+            f'Class count mismatch: the generator {checkpoint} was trained '
+            f'on {emb.shape[0] - 1} classes, this config gives {wanted} '
+            f'({key}). {todo}')
+    saved = (ckpt.get('meta') or {}).get('cfg')
+    if not isinstance(saved, str):
+        return  # no training config saved: the size cannot be checked
+    trained = Config.fromstring(saved, '.py').model.unet.get('sample_size')
+    size = cfg.model.unet.get('sample_size')
+    if trained is not None and list(np.atleast_1d(trained)) != \
+            list(np.atleast_1d(size)):
+        key = _setting(cfg, 'image_size', 'model.unet.sample_size')
+        raise GeneratorMismatch(
+            f'Image size mismatch: the generator {checkpoint} was trained on '
+            f'{_size(trained)} images (model.unet.sample_size in its '
+            f'config), this config samples {_size(size)} ({key}={size}). '
+            f'Set {key}={trained}, as in its training run. {todo}')
+
+
+def _size(size) -> str:
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return f'{w}x{h}'
+
+
 def load_generator(config, checkpoint: str, device: str):
     """The ClassConditionalDDPM of a config (path, or a Config with its
     --cfg-options and image-folder settings applied) with a checkpoint's
     weights (the checkpoint's ``state_dict`` holds the EMA weights: EMAHook
-    swaps them in when saving), and the config."""
+    swaps them in when saving), and the config. The checkpoint's class count
+    and image size are checked against the config first
+    (:func:`check_generator_checkpoint`)."""
     cfg = Config.fromfile(config) if isinstance(config, str) else config
+    check_generator_checkpoint(cfg, checkpoint)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model_cfg = cfg.model.copy()
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
