@@ -237,6 +237,34 @@ def test_the_first_iterations_are_logged_early(photos, tmp_path,
     assert [json.loads(ln)['iter'] for ln in open(scalars[0])] == [n]
 
 
+def test_the_readme_smoke_recipe_sets_keys_the_configs_have():
+    """Every --cfg-options key of the README's CPU smoke run exists in its
+    config (a typo such as train_cfg.max_epoch would be merged silently)."""
+    readme = open(osp.join(ROOT, 'README.md')).read()
+    block = readme.split('**A CPU smoke run first.**')[1].split('```bash')[1] \
+        .split('```')[0].replace('\\\n', ' ')
+    variables = dict(re.findall(r'^(\w+)="([^"]*)"$', block, re.M))
+    commands = [ln for ln in block.splitlines()
+                if ' --cfg-options ' in ln and not ln.startswith('#')]
+    assert len(commands) == 5
+    checked = set()
+    for line in commands:
+        for name, value in variables.items():
+            line = line.replace(f'${name}', value)
+        config = next(w for w in line.split() if w.startswith('configs/'))
+        cfg = Config.fromfile(osp.join(ROOT, config))
+        for option in line.split(' --cfg-options ')[1].split():
+            key = option.split('=')[0]
+            node = cfg
+            for part in key.split('.'):
+                assert part in node, f'{config}: no key {key}'
+                node = node[part]
+            checked.add(key)
+    assert {'train_cfg.max_epochs', 'train_cfg.max_iters',
+            'train_dataloader.dataset.imbalance_factor',
+            'model.backbone.base_channels'} <= checked
+
+
 # -------------------------------------------------- class count agreement
 class IterCounter(Hook):
     def __init__(self):

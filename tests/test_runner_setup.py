@@ -36,7 +36,9 @@ def test_workers_are_capped_at_the_cores_unless_given(monkeypatch, logged):
     assert logged == [
         'Data loading: 2 CPU cores for this process, so num_workers=2 '
         "instead of the config's (train_dataloader 4, val_dataloader 4, "
-        'test_dataloader 4); --cfg-options <loader>.num_workers=N keeps N.']
+        "test_dataloader 4). The worker count picks each training batch's "
+        'augmentation seed: --cfg-options <loader>.num_workers=N keeps N (to '
+        'repeat a run made with N).']
     logged.clear()
     cfg = setup.load_config(args_for(CE, {'train_dataloader.num_workers': 4}))
     assert workers(cfg) == [(4, True), (2, True), (2, True)]

@@ -216,7 +216,7 @@ class LongTailSyntheticDataset(BaseDataset):
                  if len(chosen[c]) < needed[c]}
         if short:
             self._report_short(short, target, num_classes)
-        elif not any(needed) or not numbered:
+        elif not any(needed):
             self._warn_nothing_used(target, bool(numbered))
         samples = []
         for recs in chosen:

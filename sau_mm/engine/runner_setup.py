@@ -32,9 +32,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def load_config(args) -> Config:
     """Config + CLI: work_dir (CLI > file > ``work_dirs/<config path under
-    configs/, without .py>``, e.g. ``work_dirs/baselines/
-    resnet32_cifar10lt/ce``; ``work_dirs/<file stem>`` for a config outside
-    a ``configs/`` folder),
+    configs/ without .py>``, e.g. ``work_dirs/baselines/resnet32_cifar10lt/
+    ce``; ``work_dirs/<file stem>`` for a config outside ``configs/``),
     --cfg-options, the image-folder settings, the dataset options' names
     checked, the loaders' workers fitted to the machine
     (:func:`fit_dataloaders`), launcher, and the CPU settings for
@@ -111,8 +110,9 @@ def fit_dataloaders(cfg: Config, cfg_options: Optional[dict] = None
         asked = ', '.join(f'{k} {v}' for k, v in capped.items())
         print_log(f'Data loading: {per_process} CPU cores for this process, '
                   f'so num_workers={per_process} instead of the config\'s '
-                  f'({asked}); --cfg-options <loader>.num_workers=N keeps N.',
-                  logger='current')
+                  f'({asked}). The worker count picks each training batch\'s '
+                  'augmentation seed: --cfg-options <loader>.num_workers=N '
+                  'keeps N (to repeat a run made with N).', logger='current')
     if unpersisted:
         print_log(f'num_workers=0: persistent_workers set to False on '
                   f'{", ".join(unpersisted)} (MMEngine needs workers for '
