@@ -14,8 +14,8 @@ same ``batch_size``, byte-identical images whatever the batch composition;
 a different ``batch_size`` can change a few pixel values by 1 (a rerun with
 another one warns). Images are written atomically (temp file +
 ``os.replace``); a rerun skips images already on disk and readable, so an
-interrupted run resumes. ``sampling.json`` records the settings; a rerun with other settings
-into the same folder is refused.
+interrupted run resumes. ``sampling.json`` records the settings; a rerun
+with other settings into the same folder is refused.
 The manifest (``manifest.jsonl``, source ``'diffult'``) lists every planned
 image and is written at the end.
 """
