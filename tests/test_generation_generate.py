@@ -83,7 +83,7 @@ def test_rerun_redoes_only_bad_images_identically(out_dir, pipe):
     data = open(path(1), 'rb').read()
     open(path(1), 'wb').write(data[:len(data) // 2])      # truncated
     Image.fromarray(before[2]).save(path(2))              # no prompt / seed
-    stale = osp.join(out_dir, 'images', '2', '.000003.png.tmp-4194305')
+    stale = osp.join(out_dir, 'images', '2', '000003.png.tmp.4194305')
     open(stale, 'wb').write(b'half')                      # killed writer
     stats = run(out_dir, pipe, batch_size=2)
     assert stats['already_done'] == 5 and stats['generated'] == 3

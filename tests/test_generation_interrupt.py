@@ -55,7 +55,7 @@ def test_sigterm_stops_cleanly_and_resumes(tmp_path):
     assert code == 128 + signal.SIGTERM, output[-3000:]
     assert 'SIGTERM: stopping; rerun the same command to resume' in output
     assert 8 <= len(finished_images(out)) < 40
-    assert not glob.glob(osp.join(out, 'images', '*', '.*.tmp-*'))
+    assert not glob.glob(osp.join(out, 'images', '*', '*.tmp.*'))
     with one_torch_thread():
         assert cli.main(argv) == 0
     assert_exact_manifest(out, [0, 40])  # also: no temp file left behind

@@ -23,6 +23,7 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from sau_mm.datasets.manifest import read_manifest
+from sau_mm.utils.fileio import atomic_write
 from .run_records import load_run
 from .tables import fmt_duration, fmt_pct, run_row
 
@@ -237,8 +238,5 @@ def update_readme(readme: str, results_dir: str) -> int:
     head, rest = text.split(START)
     _, tail = rest.split(END)
     new = f'{head}{START}\n{render_results(records)}{END}{tail}'
-    tmp = f'{readme}.tmp.{os.getpid()}'
-    with open(tmp, 'w') as f:
-        f.write(new)
-    os.replace(tmp, readme)
+    atomic_write(readme, new)
     return len(records)

@@ -79,6 +79,8 @@ import numpy as np
 from mmengine import dist as mm_dist
 from mmengine.logging import print_log
 
+from sau_mm.utils.fileio import fsync_dir, fsync_file, pid_alive
+
 from .transforms.loading import LoadImage
 
 FORMAT_VERSION = 1
@@ -252,14 +254,6 @@ def cache_key(dataset, image_size: ImageSize = None) -> str:
 
 
 # ----------------------------------------------------------------- helpers
-def _fsync_path(path: str, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _chunk_images(image_bytes: int) -> int:
     return max(1, CHUNK_BYTES // max(1, image_bytes))
 
@@ -309,16 +303,6 @@ def _check_shape(img: np.ndarray, expected, image_size, i: int,
         'first, or set image_size to the size of all of them.')
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove(path: str) -> None:
     """Move a folder aside (atomic) and delete it."""
     trash = osp.join(osp.dirname(path), f'{TRASH_PREFIX}{osp.basename(path)}'
@@ -346,7 +330,7 @@ def _clean_leftovers(cache_dir: str, key: str) -> None:
             pid = int(pid)
         except ValueError:
             tmp_host, pid = None, None
-        if tmp_host == host and pid is not None and _pid_alive(pid):
+        if tmp_host == host and pid is not None and pid_alive(pid):
             continue  # another build in progress
         if tmp_host not in (host, None):
             continue  # cannot tell whether a process on another host runs
@@ -477,7 +461,7 @@ def _build(ds, cache_dir: str, key: str, settings: dict, labels, flags,
         chunk = _chunk_images(int(np.prod(expected)))
         values = _checksums(arr, chunk, num_workers)
         del arr
-        _fsync_path(osp.join(tmp, IMAGES_FILE))
+        fsync_file(osp.join(tmp, IMAGES_FILE))
         build_s = time.monotonic() - t0
         meta = dict(
             format_version=FORMAT_VERSION, key=key, shape=list(shape),
@@ -493,7 +477,7 @@ def _build(ds, cache_dir: str, key: str, settings: dict, labels, flags,
             json.dump(meta, f, indent=1)
             f.flush()
             os.fsync(f.fileno())
-        _fsync_path(tmp, directory=True)
+        fsync_dir(tmp)
         try:
             os.rename(tmp, final)  # the commit
         except OSError as e:
@@ -502,7 +486,7 @@ def _build(ds, cache_dir: str, key: str, settings: dict, labels, flags,
             _log(f'Another process committed {final} meanwhile; keeping it.')
             shutil.rmtree(tmp, ignore_errors=True)
             return _load(final, key, labels, flags, True, num_workers)
-        _fsync_path(cache_dir, directory=True)
+        fsync_dir(cache_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -25,6 +25,8 @@ import os.path as osp
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, List, Optional, Tuple
 
+from sau_mm.utils.fileio import atomic_path
+
 REQUIRED_KEYS = ('path', 'label', 'source')
 OPTIONAL_KEYS = ('score', 'prompt', 'seed')
 
@@ -122,16 +124,11 @@ def check_unique_images(manifest_path: str,
 
 def write_manifest(manifest_path: str,
                    records: Iterable[ManifestRecord]) -> None:
-    """Write all records at once, atomically (temp file + rename)."""
-    folder = osp.dirname(osp.abspath(manifest_path))
-    os.makedirs(folder, exist_ok=True)
-    tmp_path = f'{manifest_path}.tmp.{os.getpid()}'
-    with open(tmp_path, 'w', encoding='utf-8') as f:
+    """Write all records at once, atomically (:mod:`sau_mm.utils.fileio`)."""
+    with atomic_path(manifest_path) as tmp, \
+            open(tmp, 'w', encoding='utf-8') as f:
         for record in records:
             f.write(record.to_json() + '\n')
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp_path, manifest_path)
 
 
 def append_records(manifest_path: str,

@@ -1,10 +1,8 @@
-"""Checkpoint files that a kill cannot tear, and what --resume does with a
-bad one.
+"""Whether a checkpoint file is complete, and what --resume does with a bad
+one. (:class:`~sau_mm.engine.hooks.AtomicCheckpointHook` writes every
+checkpoint and ``last_checkpoint`` with :mod:`sau_mm.utils.fileio`, so a kill
+cannot tear them.)
 
-- :func:`atomic_write`: bytes or text to a temporary file in the target's
-  folder, fsync, ``os.replace`` (readers see the old file or the whole new
-  one, never a part). :class:`~sau_mm.engine.hooks.AtomicCheckpointHook`
-  writes every checkpoint and ``last_checkpoint`` this way.
 - :func:`checkpoint_problem`: why a checkpoint file cannot be loaded (missing,
   empty, truncated, corrupt), or None; cheap: a CRC check of torch's zip
   format, no unpickling.
@@ -20,7 +18,7 @@ import os.path as osp
 import re
 import zipfile
 import zlib
-from typing import Optional, Union
+from typing import Optional
 
 import torch
 from mmengine.logging import print_log
@@ -31,50 +29,6 @@ PERIODIC = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 class CheckpointError(RuntimeError):
     """A checkpoint cannot be resumed from; the message names the file and
     what to use instead."""
-
-
-def temp_path(path: str) -> str:
-    """The temporary name ``path`` is written under before its rename."""
-    return f'{path}.tmp.{os.getpid()}'
-
-
-def fsync_file(path: str) -> None:
-    with open(path, 'rb') as f:
-        os.fsync(f.fileno())
-
-
-def fsync_dir(folder: str) -> None:
-    """Make a rename in ``folder`` durable (best effort: not every file
-    system lets a folder be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: str, data: Union[bytes, str]) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder,
-    fsync, ``os.replace``)."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-    fsync_dir(folder)
 
 
 def checkpoint_problem(path: str) -> Optional[str]:

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
-from sau_mm.engine.checkpoint_files import atomic_write
+from sau_mm.utils.fileio import atomic_write
 
 from .config import Pipeline, PipelineConfigError
 from .progress import ProgressReader, hms

@@ -14,7 +14,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional
 
-from sau_mm.engine.checkpoint_files import atomic_write
+from sau_mm.utils.fileio import atomic_write
 
 
 def fingerprint(command: List[str], config_text: str,

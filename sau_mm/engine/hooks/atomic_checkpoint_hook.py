@@ -10,8 +10,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.runner import BaseLoop
 from mmpretrain.registry import HOOKS
 
-from sau_mm.engine.checkpoint_files import (atomic_write, fsync_dir,
-                                            fsync_file, temp_path)
+from sau_mm.utils.fileio import TEMP_INFIX, atomic_path, atomic_write
 
 
 def stateful_metrics(runner) -> dict:
@@ -135,14 +134,15 @@ class AtomicCheckpointHook(CheckpointHook):
         already gone (another process removed it) is not an error."""
         if not isinstance(self.file_backend, LocalBackend):
             return
-        stale = glob.glob(osp.join(glob.escape(self.out_dir), '*.tmp.*')) + \
+        stale = glob.glob(osp.join(glob.escape(self.out_dir),
+                                   f'*{TEMP_INFIX}*')) + \
             glob.glob(osp.join(glob.escape(runner.work_dir),
-                               'last_checkpoint.tmp.*'))
+                               f'last_checkpoint{TEMP_INFIX}*'))
         seen = set()
         for path in stale:
             key = osp.realpath(path)
             if key in seen or not osp.basename(path).split(
-                    '.tmp.')[0].endswith(('.pth', 'last_checkpoint')):
+                    TEMP_INFIX)[0].endswith(('.pth', 'last_checkpoint')):
                 continue
             seen.add(key)
             try:
@@ -159,17 +159,8 @@ class AtomicCheckpointHook(CheckpointHook):
         if not local or not is_main_process():  # object stores: put is
             runner.save_checkpoint(self.out_dir, filename, **kwargs)  # whole
             return
-        path = osp.join(self.out_dir, filename)
-        tmp = temp_path(path)
-        try:
+        with atomic_path(osp.join(self.out_dir, filename)) as tmp:
             runner.save_checkpoint(self.out_dir, osp.basename(tmp), **kwargs)
-            fsync_file(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
-        fsync_dir(self.out_dir)
 
     def _remove(self, path) -> None:
         if self.file_backend.isfile(path):

@@ -15,6 +15,8 @@ from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
+from sau_mm.utils.fileio import atomic_write_json
+
 RUN_INFO = 'run_info.json'
 
 
@@ -162,11 +164,7 @@ class RunInfoHook(Hook):
 
     @staticmethod
     def _write(runner, info: dict) -> None:
-        path = osp.join(runner.work_dir, RUN_INFO)
-        tmp = f'{path}.tmp.{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(info, f, indent=1)
-        os.replace(tmp, path)
+        atomic_write_json(osp.join(runner.work_dir, RUN_INFO), info, indent=1)
 
 
 def _iso(seconds: float) -> str:

@@ -19,7 +19,6 @@ JSON and as a log; its summary line names the classes that kept no image
 (``none_kept`` in the JSON).
 """
 import json
-import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
@@ -35,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 from sau_mm.datasets.manifest import (ManifestRecord, read_manifest,
                                       resolve_path, write_manifest)
 from sau_mm.engine.image_folder_settings import apply_image_folder_settings
+from sau_mm.utils.fileio import atomic_write
 
 from ..complement import real_training_set
 
@@ -226,7 +226,4 @@ def _write_report(out: str, report: dict) -> None:
     for path, content in ((f'{base}.report.json',
                            json.dumps(report, indent=2)),
                           (f'{base}.report.log', text + '\n')):
-        tmp = f'{path}.tmp.{os.getpid()}'
-        with open(tmp, 'w') as f:
-            f.write(content)
-        os.replace(tmp, path)
+        atomic_write(path, content)

@@ -20,7 +20,6 @@ The manifest (``manifest.jsonl``, source ``'diffult'``) lists every planned
 image and is written at the end.
 """
 import json
-import os
 import os.path as osp
 from typing import Optional, Sequence
 
@@ -35,6 +34,7 @@ from mmpretrain.registry import MODELS
 from PIL import Image
 
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
+from sau_mm.utils.fileio import atomic_path, atomic_write_json
 
 from ..complement import complement_counts, image_relpath, image_seed
 
@@ -50,10 +50,8 @@ def is_valid_image(path: str, size) -> bool:
 
 
 def save_png_atomic(array, path: str) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = f'{path}.tmp.{os.getpid()}'
-    Image.fromarray(array).save(tmp, format='PNG')
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format='PNG')
 
 
 class GeneratorMismatch(ValueError):
@@ -219,8 +217,4 @@ def check_settings(out_dir: str, settings: dict) -> None:
                 f'{out_dir} was sampled with other settings (old, new): '
                 f'{changed}. Use another --out-dir, or the same settings to '
                 'resume.')
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = f'{path}.tmp.{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(settings, f, indent=2)
-    os.replace(tmp, path)
+    atomic_write_json(path, settings, indent=2)

@@ -1,6 +1,5 @@
 """Runner pieces of DiffuLT generator training: exact iteration-based resume
 and a samples grid every N iterations."""
-import os
 import os.path as osp
 
 import numpy as np
@@ -15,6 +14,7 @@ from sau_mm.engine.hooks.runner_access import unwrap_model
 from sau_mm.engine.hooks.rng_state_hook import (RNGStateHook,
                                                 capture_rng_state,
                                                 restore_rng_state)
+from sau_mm.utils.fileio import atomic_path
 
 
 @LOOPS.register_module()
@@ -119,10 +119,8 @@ class DiffusionSamplesHook(Hook):
         model.train(was_training)
         path = osp.join(runner.work_dir, 'samples',
                         f'iter_{iteration:07d}.png')
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        tmp = f'{path}.tmp.{os.getpid()}'
-        Image.fromarray(image_grid(images, self.per_class)).save(
-            tmp, format='PNG')
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            Image.fromarray(image_grid(images, self.per_class)).save(
+                tmp, format='PNG')
         runner.logger.info(f'Saved samples grid {path}')
         return path

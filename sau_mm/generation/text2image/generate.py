@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from sau_mm.datasets.manifest import (ManifestRecord, read_manifest,
                                       write_manifest)
+from sau_mm.utils.fileio import TEMP_INFIX, atomic_path, pid_alive, temp_pid
 from ..complement import image_relpath, image_seed
 from .layout import (GENERATED, GENERATION, MANIFEST, SCORED, StageError,
                      write_json)
@@ -120,47 +121,27 @@ def save_image_atomic(img: Image.Image, path: str, item: PlannedImage,
     if img.size != (resolution, resolution):
         img = img.resize((resolution, resolution), Image.LANCZOS)
     img = img.convert('RGB')
-    folder, name = osp.split(path)
-    os.makedirs(folder, exist_ok=True)
-    tmp = osp.join(folder, f'.{name}.tmp-{os.getpid()}')
     meta = json.dumps(item.meta(), ensure_ascii=False)
-    fmt = FORMATS[name.rsplit('.', 1)[1]]
-    try:
-        with open(tmp, 'wb') as f:
-            if fmt == 'PNG':
-                info = PngImagePlugin.PngInfo()
-                info.add_text(META_KEY, meta)
-                img.save(f, format=fmt, pnginfo=info)
-            else:
-                img.save(f, format=fmt, quality=95, comment=meta.encode())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    fmt = FORMATS[path.rsplit('.', 1)[1]]
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+        if fmt == 'PNG':
+            info = PngImagePlugin.PngInfo()
+            info.add_text(META_KEY, meta)
+            img.save(f, format=fmt, pnginfo=info)
+        else:
+            img.save(f, format=fmt, quality=95, comment=meta.encode())
 
 
 def remove_stale_temps(out_dir: str) -> int:
     """Delete temp images left by killed runs (their process is gone)."""
     removed = 0
-    for tmp in glob.glob(osp.join(out_dir, 'images', '*', '.*.tmp-*')):
-        pid = int(tmp.rsplit('-', 1)[1])
-        if pid != os.getpid() and _alive(pid):
+    for tmp in glob.glob(osp.join(out_dir, 'images', '*', f'*{TEMP_INFIX}*')):
+        pid = temp_pid(tmp)
+        if pid != os.getpid() and pid_alive(pid):
             continue  # another shard is writing it
         os.remove(tmp)
         removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def check_settings(out_dir: str, settings: dict) -> None:

@@ -7,6 +7,8 @@ from typing import Iterable, List
 
 from mmengine.logging import print_log
 
+from sau_mm.utils.fileio import atomic_write_json
+
 PLAN = 'plan.json'
 PROMPT_CACHE = 'prompts_cache.jsonl'
 PROMPTS = 'prompts.json'
@@ -44,14 +46,8 @@ def settings_key(settings: dict) -> str:
 
 
 def write_json(path: str, obj) -> None:
-    """Write JSON atomically (temp file in the same folder + os.replace)."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp.{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(obj, f, indent=1, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write JSON atomically (:mod:`sau_mm.utils.fileio`)."""
+    atomic_write_json(path, obj, indent=1, ensure_ascii=False)
 
 
 def require(out_dir: str, name: str) -> str:

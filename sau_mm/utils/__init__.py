@@ -1,0 +1,1 @@
+"""Small helpers with no MMPretrain component in them."""
