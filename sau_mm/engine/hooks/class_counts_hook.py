@@ -1,11 +1,12 @@
 """ClassCountsHook: hand the training set's class counts to losses and metrics."""
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from sau_mm.datasets.long_tail import DEFAULT_SHOT_THRESHOLDS, SHOT_GROUPS
 
-from .runner_access import find_long_tail_dataset, unwrap_model
+from .runner_access import find_long_tail_dataset
 
 FIX_NUM_CLASSES = (
     'In a config built on configs/_base_/datasets/image_folder_lt.py set '
@@ -43,7 +44,9 @@ class ClassCountsHook(Hook):
 
     def before_run(self, runner) -> None:
         dataset = find_long_tail_dataset(runner)
-        model = unwrap_model(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         check_class_count_agreement(runner, model, dataset)
         counts = dataset.class_counts
         for module in model.modules():

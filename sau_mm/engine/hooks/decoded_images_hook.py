@@ -3,10 +3,11 @@ from typing import Optional
 
 from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from sau_mm.datasets.image_cache import build_or_load
-from .runner_access import find_long_tail_dataset, unwrap_model
+from .runner_access import find_long_tail_dataset
 
 # augmentation streams of DeviceViewsDataPreprocessor.reseed
 EPOCH_START_STREAM = 0  # the per-epoch passes (SAU's prototypes)
@@ -39,7 +40,10 @@ class DecodedImagesHook(Hook):
         self.verify = verify
 
     def _preprocessor(self, runner):
-        preprocessor = unwrap_model(runner).data_preprocessor
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        preprocessor = model.data_preprocessor
         if not hasattr(preprocessor, 'set_decoded_images'):
             raise TypeError(
                 'DecodedImagesHook feeds DeviceViewsDataPreprocessor, but '

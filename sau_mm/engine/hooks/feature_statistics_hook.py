@@ -1,11 +1,12 @@
 """FeatureStatisticsHook: WHEN GLAG stage 2's feature statistics are made."""
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner.utils import set_random_seed
 from mmpretrain.registry import HOOKS
 
 from .rng_state_hook import capture_rng_state, restore_rng_state
-from .runner_access import real_image_loader, unwrap_model
+from .runner_access import real_image_loader
 
 
 @HOOKS.register_module()
@@ -37,7 +38,9 @@ class FeatureStatisticsHook(Hook):
         self.seed = seed
 
     def before_train(self, runner) -> None:
-        model = unwrap_model(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         if not hasattr(model, 'compute_feature_statistics'):
             return
         state = capture_rng_state()

@@ -5,9 +5,10 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-from .runner_access import find_long_tail_dataset, unwrap_model
+from .runner_access import find_long_tail_dataset
 
 
 @HOOKS.register_module()
@@ -26,7 +27,10 @@ class LabelCorrectionHook(Hook):
     priority = 'BELOW_NORMAL'
 
     def after_train_epoch(self, runner) -> None:
-        stats = unwrap_model(runner).pop_label_correction_stats()
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        stats = model.pop_label_correction_stats()
         seen, flagged = stats['seen'], stats['flagged']
         dataset = find_long_tail_dataset(runner)
         classes = dataset.metainfo['classes']

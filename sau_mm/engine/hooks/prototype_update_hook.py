@@ -2,9 +2,10 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-from .runner_access import real_image_loader, unwrap_model
+from .runner_access import real_image_loader
 
 
 @HOOKS.register_module()
@@ -30,5 +31,8 @@ class PrototypeUpdateHook(Hook):
         self.num_workers = num_workers
 
     def before_train_epoch(self, runner) -> None:
-        unwrap_model(runner).update_prototypes(
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        model.update_prototypes(
             real_image_loader(runner, self.batch_size, self.num_workers))

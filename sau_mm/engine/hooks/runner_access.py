@@ -1,17 +1,10 @@
-"""How hooks reach the model and the training set: one place for both."""
+"""How hooks reach the training set: one place for it."""
 from typing import Optional
 
 from mmengine.dataset import default_collate
 from mmengine.dist import get_dist_info
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import DATASETS
 from torch.utils.data import DataLoader, Subset
-
-
-def unwrap_model(runner):
-    """The model behind DDP (or any MMEngine model wrapper)."""
-    model = runner.model
-    return model.module if is_model_wrapper(model) else model
 
 
 def find_long_tail_dataset(runner):

@@ -1,8 +1,7 @@
 """TrainingProgressHook: hand the training progress to model modules."""
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
-
-from .runner_access import unwrap_model
 
 
 @HOOKS.register_module()
@@ -23,7 +22,10 @@ class TrainingProgressHook(Hook):
         iters_per_epoch = len(runner.train_dataloader)
         epoch = runner.iter / iters_per_epoch
         max_epochs = runner.max_iters / iters_per_epoch
-        for module in unwrap_model(runner).modules():
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        for module in model.modules():
             if hasattr(module, 'set_progress'):
                 scalars = module.set_progress(epoch, max_epochs) or {}
                 for name, value in scalars.items():

@@ -6,11 +6,11 @@ import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import EMAHook, Hook
+from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 from mmpretrain.registry import HOOKS, LOOPS
 from PIL import Image
 
-from sau_mm.engine.hooks.runner_access import unwrap_model
 from sau_mm.engine.hooks.rng_state_hook import (RNGStateHook,
                                                 capture_rng_state,
                                                 restore_rng_state)
@@ -100,7 +100,9 @@ class DiffusionSamplesHook(Hook):
             self.save_grid(runner, runner.iter + 1)
 
     def save_grid(self, runner, iteration: int) -> str:
-        model = unwrap_model(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         for hook in runner.hooks:
             if isinstance(hook, EMAHook):
                 model = hook.ema_model.module
