@@ -7,7 +7,6 @@ import os.path as osp
 from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
-from mmengine.runner import BaseLoop
 from mmpretrain.registry import HOOKS
 
 from sau_mm.utils.fileio import TEMP_INFIX, atomic_path, atomic_write
@@ -16,10 +15,9 @@ from sau_mm.utils.fileio import TEMP_INFIX, atomic_path, atomic_write
 def stateful_metrics(runner) -> dict:
     """The validation metrics that keep state across evaluations (those with
     ``state_dict`` / ``load_state_dict``, e.g. LongTailAccuracy's best
-    top-1), by position and class name."""
-    loop = getattr(runner, '_val_loop', None)
-    metrics = getattr(loop, 'evaluator', None) if isinstance(
-        loop, BaseLoop) else None
+    top-1), by position and class name. Called during training, where the
+    validation loop is built (or None)."""
+    metrics = getattr(runner.val_loop, 'evaluator', None)
     return {f'{i}.{type(m).__name__}': m
             for i, m in enumerate(getattr(metrics, 'metrics', []))
             if hasattr(m, 'state_dict') and hasattr(m, 'load_state_dict')}

@@ -59,6 +59,7 @@ class ClassCountsHook(Hook):
                     logger='current')
         grouped = False
         for name in ('val_evaluator', 'test_evaluator'):
+            # private: the public property would build a loop this run does not use
             loop = getattr(runner, f'_{name.split("_")[0]}_loop', None)
             evaluator = getattr(loop, 'evaluator', None)
             for metric in getattr(evaluator, 'metrics', []):
@@ -139,6 +140,7 @@ def check_class_count_agreement(runner, model, dataset) -> None:
             + FIX_NUM_CLASSES.format(n=n))
     classes = tuple(dataset.metainfo['classes'])
     for split in ('val', 'test'):
+        # private: the public property would build a loop this run does not use
         loop = getattr(runner, f'_{split}_loop', None)
         loader = getattr(loop, 'dataloader', None)
         other = _long_tail_dataset(getattr(loader, 'dataset', None))
