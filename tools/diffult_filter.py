@@ -20,6 +20,7 @@ from mmengine.config import Config, DictAction
 
 from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 from sau_mm.generation.diffult.filtering import RULES, filter_manifest
+from sau_mm.generation.diffult_layout import FILTERED
 
 
 def parse_args():
@@ -50,8 +51,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    out = args.out or osp.join(osp.dirname(args.manifest),
-                               'manifest_filtered.jsonl')
+    out = args.out or osp.join(osp.dirname(args.manifest), FILTERED)
     cfg = Config.fromfile(args.cls_config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -24,9 +24,11 @@ import numpy as np
 
 from sau_mm.datasets.manifest import (ManifestRecord, read_manifest,
                                       resolve_path)
+from sau_mm.generation import diffult_layout as diffult
+from sau_mm.generation.text2image import layout as text2image
 
-DIFFULT_ALL, DIFFULT_KEPT = 'manifest.jsonl', 'manifest_filtered.jsonl'
-CLIP_ALL, CLIP_KEPT = 'scored.jsonl', 'manifest.jsonl'
+DIFFULT_ALL, DIFFULT_KEPT = diffult.MANIFEST, diffult.FILTERED
+CLIP_ALL, CLIP_KEPT = text2image.SCORED, text2image.MANIFEST
 SCORE_MEANING = dict(
     centroid='DiffuLT filter score: cosine to the class\'s real-feature '
              'centre',
@@ -72,7 +74,7 @@ def _layout(manifest: str):
 
 
 def _diffult_rule(kept_file: str) -> Optional[str]:
-    report = osp.splitext(kept_file)[0] + '.report.json'
+    report = diffult.report_paths(kept_file)[0]
     if not osp.isfile(report):
         return None
     with open(report) as f:

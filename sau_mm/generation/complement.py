@@ -11,6 +11,8 @@ from mmpretrain.registry import DATASETS
 
 from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 
+IMAGES_DIR = 'images'  # of every generator's output folder
+
 
 def complement_counts(real_counts: Sequence[int],
                       target: Optional[int] = None,
@@ -56,7 +58,7 @@ def real_training_set(config: Union[str, Config],
 def image_relpath(label: int, index: int, ext: str = 'png') -> str:
     """Where image ``index`` of class ``label`` lives, relative to the
     output folder."""
-    return f'images/{label}/{index:06d}.{ext}'
+    return f'{IMAGES_DIR}/{label}/{index:06d}.{ext}'
 
 
 def image_seed(base_seed: int, label: int, index: int) -> int:

@@ -36,6 +36,9 @@ from mmengine.config import Config, DictAction
 
 from sau_mm.datasets.folder_subset import planned_subset, subset_problem
 from sau_mm.datasets.manifest import read_manifest, resolve_path
+from sau_mm.generation import diffult_layout as diffult
+from sau_mm.generation.complement import IMAGES_DIR
+from sau_mm.generation.text2image import layout as t2i
 
 from .config import (Pipeline, PipelineConfigError, StageSpec, dataset_key,
                      flatten)
@@ -416,7 +419,7 @@ class DiffuLTSample(Stage):
 
     @property
     def manifest(self) -> str:
-        return osp.join(self.dir, 'manifest.jsonl')
+        return osp.join(self.dir, diffult.MANIFEST)
 
     def command(self, resume=False):
         gen = self.inputs['generator']
@@ -430,7 +433,7 @@ class DiffuLTSample(Stage):
         return [self.manifest]
 
     def verify(self):
-        settings = osp.join(self.dir, 'sampling.json')
+        settings = osp.join(self.dir, diffult.SAMPLING)
         if not osp.isfile(settings) or not osp.isfile(self.manifest):
             return f'{self.manifest} does not exist'
         return manifest_problem(self.manifest,
@@ -456,15 +459,14 @@ class DiffuLTFilter(Stage):
 
     @property
     def manifest(self) -> str:
-        return osp.join(self.dir, 'manifest_filtered.jsonl')
+        return osp.join(self.dir, diffult.FILTERED)
 
     @property
     def report(self) -> str:
-        return osp.join(self.dir, 'manifest_filtered.report.json')
+        return diffult.report_paths(self.manifest)[0]
 
     def owned_paths(self):
-        return [self.manifest, self.report,
-                osp.join(self.dir, 'manifest_filtered.report.log')]
+        return [self.manifest, *diffult.report_paths(self.manifest)]
 
     def command(self, resume=False):
         cls = self.inputs['classifier']
@@ -509,7 +511,7 @@ class T2IStage(Stage):
                 + list(self.settings['args']))
 
     def plan(self) -> dict:
-        return read_json(osp.join(self.dir, 'plan.json'))
+        return read_json(osp.join(self.dir, t2i.PLAN))
 
 
 class T2IPlan(T2IStage):
@@ -520,7 +522,7 @@ class T2IPlan(T2IStage):
                    oversample=None, resolution=None, args=[])
     required = ('config',)
     FLAGS = ('target_count', 'oversample', 'resolution')
-    own = ('plan.json',)
+    own = (t2i.PLAN,)
 
     @property
     def dir(self):
@@ -540,7 +542,7 @@ class T2IPlan(T2IStage):
                 + cfg_option_args(self.cfg_options()))
 
     def outputs(self):
-        return [osp.join(self.dir, 'plan.json')]
+        return [osp.join(self.dir, t2i.PLAN)]
 
     def config_text(self):
         cfg = Config.fromfile(self.settings['config'])
@@ -565,10 +567,10 @@ class T2IPrompts(T2IStage):
     required = ('plan',)
     FLAGS = ('mode', 'template', 'base_url', 'model', 'api_key_env',
              'temperature', 'workers')
-    own = ('prompts.json',)
+    own = (t2i.PROMPTS,)
 
     def outputs(self):
-        return [osp.join(self.dir, 'prompts.json')]
+        return [osp.join(self.dir, t2i.PROMPTS)]
 
     def verify(self):
         path = self.outputs()[0]
@@ -593,12 +595,12 @@ class T2IGenerate(T2IStage):
     required = ('prompts', 'pipeline_dir')
     FLAGS = ('pipeline_dir', 'pipeline_class', 'steps', 'guidance',
              'batch_size', 'seed', 'height', 'width', 'dtype', 'device')
-    own = ('images', 'generation.json', 'generated.jsonl', 'manifest.jsonl')
+    own = (IMAGES_DIR, t2i.GENERATION, t2i.GENERATED, t2i.MANIFEST)
 
     @property
     def manifest(self) -> str:
         """Every generated image (the filter rewrites manifest.jsonl)."""
-        return osp.join(self.dir, 'generated.jsonl')
+        return osp.join(self.dir, t2i.GENERATED)
 
     def outputs(self):
         return [self.manifest]
@@ -621,11 +623,11 @@ class T2IFilter(T2IStage):
     FLAGS = ('clip_model', 'clip_checkpoint', 'clip_config', 'threshold',
              'keep_fraction', 'text_source', 'batch_size', 'workers',
              'device')
-    own = ('clip_scores', 'scored.jsonl', 'filter_report.json')
+    own = (t2i.SCORE_CACHE_DIR, t2i.SCORED, t2i.FILTER_REPORT)
 
     @property
     def manifest(self) -> str:
-        return osp.join(self.dir, 'manifest.jsonl')
+        return osp.join(self.dir, t2i.MANIFEST)
 
     def command(self, resume=False):
         flags = dict(self.settings, workers=self.pipeline.num_workers)
@@ -634,7 +636,7 @@ class T2IFilter(T2IStage):
                 + list(self.settings['args']))
 
     def outputs(self):
-        return [self.manifest, osp.join(self.dir, 'filter_report.json')]
+        return [self.manifest, osp.join(self.dir, t2i.FILTER_REPORT)]
 
     def verify(self):
         report_file = self.outputs()[1]

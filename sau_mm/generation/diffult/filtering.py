@@ -37,6 +37,7 @@ from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 from sau_mm.utils.fileio import atomic_write
 
 from ..complement import real_training_set
+from ..diffult_layout import report_paths
 
 RULES = ('agreement', 'centroid')
 # the summary line names at most this many classes that kept no image
@@ -222,8 +223,6 @@ def _write_report(out: str, report: dict) -> None:
             f'{r["threshold"]:.4f} {mean}')
     text = '\n'.join(lines)
     print_log(text, logger='current')
-    base = osp.splitext(out)[0]
-    for path, content in ((f'{base}.report.json',
-                           json.dumps(report, indent=2)),
-                          (f'{base}.report.log', text + '\n')):
-        atomic_write(path, content)
+    report_json, report_log = report_paths(out)
+    atomic_write(report_json, json.dumps(report, indent=2))
+    atomic_write(report_log, text + '\n')

@@ -37,6 +37,7 @@ from sau_mm.datasets.manifest import ManifestRecord, write_manifest
 from sau_mm.utils.fileio import atomic_path, atomic_write_json
 
 from ..complement import complement_counts, image_relpath, image_seed
+from ..diffult_layout import MANIFEST, SAMPLING
 
 
 def is_valid_image(path: str, size) -> bool:
@@ -187,7 +188,7 @@ def sample_complement(model, real_counts: Sequence[int], out_dir: str,
             if rec is not None:
                 save_png_atomic(img, osp.join(out_dir, rec.path))
                 progress.update()
-    manifest = osp.join(out_dir, 'manifest.jsonl')
+    manifest = osp.join(out_dir, MANIFEST)
     write_manifest(manifest, records)
     print_log(f'Wrote {manifest} ({len(records)} images).', logger='current')
     return manifest
@@ -196,7 +197,7 @@ def sample_complement(model, real_counts: Sequence[int], out_dir: str,
 def check_settings(out_dir: str, settings: dict) -> None:
     """Write ``sampling.json``; refuse a folder sampled with other settings
     (its images would silently mix two generators)."""
-    path = osp.join(out_dir, 'sampling.json')
+    path = osp.join(out_dir, SAMPLING)
     settings = json.loads(json.dumps(settings))
     if osp.isfile(path):
         with open(path) as f:

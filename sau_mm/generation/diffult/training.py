@@ -15,6 +15,7 @@ from sau_mm.engine.hooks.rng_state_hook import (RNGStateHook,
                                                 capture_rng_state,
                                                 restore_rng_state)
 from sau_mm.utils.fileio import atomic_path
+from ..diffult_layout import SAMPLES_DIR
 
 
 @LOOPS.register_module()
@@ -119,7 +120,7 @@ class DiffusionSamplesHook(Hook):
         images = model.sample(labels, generators, self.guidance,
                               self.sampler, self.steps)
         model.train(was_training)
-        path = osp.join(runner.work_dir, 'samples',
+        path = osp.join(runner.work_dir, SAMPLES_DIR,
                         f'iter_{iteration:07d}.png')
         with atomic_path(path) as tmp:
             Image.fromarray(image_grid(images, self.per_class)).save(

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from sau_mm.datasets.manifest import (ManifestRecord, read_manifest,
                                       write_manifest)
 from sau_mm.utils.fileio import TEMP_INFIX, atomic_path, pid_alive, temp_pid
-from ..complement import image_relpath, image_seed
+from ..complement import IMAGES_DIR, image_relpath, image_seed
 from .layout import (GENERATED, GENERATION, MANIFEST, SCORED, StageError,
                      write_json)
 from .plan import read_plan
@@ -135,7 +135,7 @@ def save_image_atomic(img: Image.Image, path: str, item: PlannedImage,
 def remove_stale_temps(out_dir: str) -> int:
     """Delete temp images left by killed runs (their process is gone)."""
     removed = 0
-    for tmp in glob.glob(osp.join(out_dir, 'images', '*', f'*{TEMP_INFIX}*')):
+    for tmp in glob.glob(osp.join(out_dir, IMAGES_DIR, '*', f'*{TEMP_INFIX}*')):
         pid = temp_pid(tmp)
         if pid != os.getpid() and pid_alive(pid):
             continue  # another shard is writing it
