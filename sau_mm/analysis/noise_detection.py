@@ -41,7 +41,7 @@ from sau_mm.datasets.planted_noise import PLANTED_KEY
 from .figures import save_figure
 from .run_records import RunRecord, read_noise_flags
 from .synthetic_sets import flagged_keys, resolved_paths
-from .tables import fmt_share, train_dataset_cfg
+from .tables import fmt_share, render_markdown, train_dataset_cfg
 
 FIGURE_SIZE = (11, 4.2)
 OVERALL = ('precision', 'recall', 'f1', 'false_flag_rate')
@@ -219,24 +219,20 @@ def markdown_report(report: dict) -> str:
              'false-flag rate (clean)']
             + [f'recall {k}' for k in kinds]
             + [f'precision {k}' for k in kinds])
-    lines += ['| ' + ' | '.join(head) + ' |',
-              '|' + '|'.join('---' for _ in head) + '|']
-    for e in report['epochs']:
-        cells = ([e['epoch'], e['flagged']]
-                 + [fmt_share(e[m]) for m in OVERALL]
-                 + [fmt_share(e['per_kind'][k]['recall']) for k in kinds]
-                 + [fmt_share(e['per_kind'][k]['precision']) for k in kinds])
-        lines.append('| ' + ' | '.join(str(c) for c in cells) + ' |')
+    lines.append(render_markdown(head, (
+        [e['epoch'], e['flagged']]
+        + [fmt_share(e[m]) for m in OVERALL]
+        + [fmt_share(e['per_kind'][k]['recall']) for k in kinds]
+        + [fmt_share(e['per_kind'][k]['precision']) for k in kinds]
+        for e in report['epochs'])))
     last = report['epochs'][-1]
     head = ('class', 'records', 'planted', 'flagged', 'precision', 'recall',
             'F1', 'false-flag rate')
     lines += ['', f'Last epoch ({last["epoch"]}) per class:', '',
-              '| ' + ' | '.join(head) + ' |',
-              '|' + '|'.join('---' for _ in head) + '|']
-    for row in last['per_class']:
-        cells = [row['name'], row['records'], row['planted'],
-                 row['flagged']] + [fmt_share(row[m]) for m in OVERALL]
-        lines.append('| ' + ' | '.join(str(c) for c in cells) + ' |')
+              render_markdown(head, (
+                  [row['name'], row['records'], row['planted'],
+                   row['flagged']] + [fmt_share(row[m]) for m in OVERALL]
+                  for row in last['per_class']))]
     if report['notes']:
         lines += [''] + [f'Note: {n}' for n in report['notes']]
     return '\n'.join(lines) + '\n'

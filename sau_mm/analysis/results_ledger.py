@@ -25,7 +25,8 @@ from mmengine.config import Config
 from sau_mm.datasets.manifest import read_manifest
 from sau_mm.utils.fileio import atomic_write
 from .run_records import load_run
-from .tables import fmt_duration, fmt_pct, run_row
+from .tables import (fmt_duration, fmt_pct, render_markdown, run_row,
+                     schedule_text)
 
 KIND = 'run'
 START, END = '<!-- results:start -->', '<!-- results:end -->'
@@ -149,14 +150,6 @@ def read_ledger(results_dir: str) -> List[dict]:
                                       r['config'], r['run']))
 
 
-def _schedule(r: dict) -> str:
-    s = r['schedule']
-    text = f'{s["done"]}/{s["planned"]} {s["unit"]}s'
-    if s.get('config_planned') and s['planned'] != s['config_planned']:
-        text += f' (config: {s["config_planned"]})'
-    return text if s['finished'] else f'unfinished ({text})'
-
-
 def _synthetic_text(r: dict) -> str:
     syn = r.get('synthetic')
     if not syn:
@@ -171,23 +164,23 @@ def ledger_table(records: List[dict]) -> str:
     head = ('config', 'backbone', 'data', 'IF', 'synthetic', 'schedule',
             'top-1 best (epoch)', 'top-1 last', 'top-5', 'many', 'medium',
             'few', 'wall time', 'device', 'commit', 'recorded')
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '|' + '|'.join('---' for _ in head) + '|']
-    for r in records:
-        m = r['metrics']
+
+    def cells(r):
+        m, s = r['metrics'], r['schedule']
         best = ('-' if m['top1_best'] is None else
                 f'{m["top1_best"]:.2f} ({m["top1_best_epoch"]})')
-        cells = (f'`{r["config"]}`', r['backbone'], r['data'],
-                 '-' if r['imbalance_factor'] is None
-                 else f'{r["imbalance_factor"]:g}', _synthetic_text(r),
-                 _schedule(r), best, fmt_pct(m['top1_last']),
-                 fmt_pct(m['top5']), fmt_pct(m['many']),
-                 fmt_pct(m['medium']), fmt_pct(m['few']),
-                 fmt_duration(r['wall_s']), r['device'] or '-',
-                 r['commit'] or '-', r['recorded'])
-        lines.append('| ' + ' | '.join(str(c).replace('|', '/')
-                                       for c in cells) + ' |')
-    return '\n'.join(lines)
+        return (f'`{r["config"]}`', r['backbone'], r['data'],
+                '-' if r['imbalance_factor'] is None
+                else f'{r["imbalance_factor"]:g}', _synthetic_text(r),
+                schedule_text(s['done'], s['planned'], s['unit'],
+                              s['finished'], s.get('config_planned')),
+                best, fmt_pct(m['top1_last']),
+                fmt_pct(m['top5']), fmt_pct(m['many']),
+                fmt_pct(m['medium']), fmt_pct(m['few']),
+                fmt_duration(r['wall_s']), r['device'] or '-',
+                r['commit'] or '-', r['recorded'])
+
+    return render_markdown(head, map(cells, records))
 
 
 def is_reduced_protocol(r: dict) -> bool:

@@ -49,6 +49,7 @@ from .feature_metrics import (equal_size, frechet_distance, frechet_reliable,
                               pca_basis, precision_recall, project)
 from .report_page import fd_cell, fd_note, write_page, write_sheets
 from .synthetic_sets import load_synthetic_set
+from .tables import render_markdown
 
 METRIC_KEYS = ('precision', 'recall', 'frechet', 'frechet_pca', 'agreement')
 # d' of the projected Frechet distance: reliable for classes compared on
@@ -223,34 +224,31 @@ def markdown(report: dict) -> str:
         'of the synthetic images the encoder classifies as their label', '']
     head = ('set', 'n', 'precision', 'recall', f'FD (d = {d})',
             f"FD, PCA d' = {dp}", 'agreement')
-    lines += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     rows = [('all classes pooled, kept', report['overall']['kept']),
             ('mean over classes, kept', report['class_mean'])]
     if 'all' in report['overall']:
         rows.insert(1, ('all classes pooled, all generated',
                         report['overall']['all']))
-    for name, m in rows:
-        lines.append(f'| {name} | {m.get("compared", "-")} | '
-                     f'{_fmt(m["precision"])} | {_fmt(m["recall"])} | '
-                     f'{fd_cell(m, "frechet", d)} | '
-                     f'{fd_cell(m, "frechet_pca", dp)} | '
-                     f'{_fmt(m["agreement"])} |')
-    lines += ['', '| class | real | synthetic | kept | dropped | flagged | '
-              'score kept (mean / min) | score dropped (mean) | precision | '
-              f"recall | n | FD (d = {d}) | FD, PCA d' = {dp} | agreement | "
-              'real agreement |', '|' + '---|' * 15]
-    for r in report['classes']:
-        m = r['kept_metrics']
-        lines.append(
-            f'| {r["label"]} {r["name"]} | {r["real"]} | {r["synthetic"]} | '
-            f'{r["kept"]} | {r["dropped"]} | {r["flagged"]} | '
-            f'{_fmt(r["score_kept"]["mean"])} / '
-            f'{_fmt(r["score_kept"]["min"])} | '
-            f'{_fmt(r["score_dropped"]["mean"])} | {_fmt(m["precision"])} | '
-            f'{_fmt(m["recall"])} | {m["compared"]} | '
-            f'{fd_cell(m, "frechet", d)} | '
-            f'{fd_cell(m, "frechet_pca", dp)} | '
-            f'{_fmt(m["agreement"])} | {_fmt(r["real_agreement"])} |')
+    lines.append(render_markdown(head, (
+        (name, m.get('compared', '-'), _fmt(m['precision']),
+         _fmt(m['recall']), fd_cell(m, 'frechet', d),
+         fd_cell(m, 'frechet_pca', dp), _fmt(m['agreement']))
+        for name, m in rows)))
+    head = ('class', 'real', 'synthetic', 'kept', 'dropped', 'flagged',
+            'score kept (mean / min)', 'score dropped (mean)', 'precision',
+            'recall', 'n', f'FD (d = {d})', f"FD, PCA d' = {dp}", 'agreement',
+            'real agreement')
+    lines += ['', render_markdown(head, (
+        (f'{r["label"]} {r["name"]}', r['real'], r['synthetic'], r['kept'],
+         r['dropped'], r['flagged'],
+         f'{_fmt(r["score_kept"]["mean"])} / {_fmt(r["score_kept"]["min"])}',
+         _fmt(r['score_dropped']['mean']),
+         _fmt(r['kept_metrics']['precision']),
+         _fmt(r['kept_metrics']['recall']), r['kept_metrics']['compared'],
+         fd_cell(r['kept_metrics'], 'frechet', d),
+         fd_cell(r['kept_metrics'], 'frechet_pca', dp),
+         _fmt(r['kept_metrics']['agreement']), _fmt(r['real_agreement']))
+        for r in report['classes']))]
     lines += ['', '"-": undefined (precision / recall need more than k '
               'images in both sets, FD 2). ' + fd_note(report) + ' "Pooled" '
               'mixes the classes in different proportions on the two sides '

@@ -19,7 +19,7 @@ only when a row has them.
 import csv
 import json
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 from sau_mm.datasets.long_tail import (SHOT_GROUPS, check_shot_thresholds,
                                        shot_group)
@@ -97,9 +97,8 @@ def run_row(record: RunRecord, detection: Optional[dict] = None) -> dict:
     at_best = record.val.get(best, {}) if best is not None else {}
     at_last = record.val.get(last, {}) if last is not None else {}
     planned = record.planned
-    status = 'finished' if record.finished else (
-        f'unfinished ({record.done}/{planned if planned else "?"} '
-        f'{record.unit}s)')
+    status = 'finished' if record.finished else schedule_text(
+        record.done, planned, record.unit, finished=False)
     return dict(
         run=record.name,
         method=record.config_name,
@@ -136,10 +135,26 @@ def fmt_duration(seconds: Optional[float]) -> str:
     return f'{s // 3600}h {s % 3600 // 60:02d}m'
 
 
-def _schedule(row: dict) -> str:
-    if row['status'] != 'finished':
-        return row['status']
-    return f'{row["done"]}/{row["planned"]} {row["unit"]}s'
+def schedule_text(done: int, planned: Optional[int], unit: str,
+                  finished: bool, config_planned: Optional[int] = None
+                  ) -> str:
+    """``10/200 epochs``, ``unfinished (3/? epochs)`` (planned unknown);
+    with ``config_planned`` when the run planned another count:
+    ``10/200 epochs (config: 400)``."""
+    text = f'{done}/{"?" if planned is None else planned} {unit}s'
+    if config_planned and planned != config_planned:
+        text += f' (config: {config_planned})'
+    return text if finished else f'unfinished ({text})'
+
+
+def render_markdown(head: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """A Markdown table without a final newline: the header, the ``|---|``
+    line and one line per row of cells; a ``|`` in a cell becomes ``/``."""
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '|' + '|'.join('---' for _ in head) + '|']
+    lines += ['| ' + ' | '.join(str(c).replace('|', '/') for c in cells)
+              + ' |' for cells in rows]
+    return '\n'.join(lines)
 
 
 def fmt_share(value: Optional[float]) -> str:
@@ -164,24 +179,24 @@ def markdown_table(rows: Sequence[dict]) -> str:
                 ('detector precision / recall % (epoch)',
                  'clean synthetic flagged %') if detector else ()) + (
                 'wall time', 'device', 'commit')
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '|' + '|'.join('---' for _ in head) + '|']
-    for r in rows:
+
+    def cells(r):
         data = r['data'] + (' + synthetic' if r['synthetic'] else '')
         best = ('-' if r['top1_best'] is None else
                 f'{r["top1_best"]:.2f} ({r["top1_best_epoch"]})')
-        cells = (r['run'], r['method'], r['backbone'], data,
-                 '-' if r['imbalance_factor'] is None
-                 else f'{r["imbalance_factor"]:g}',
-                 _schedule(r), fmt_pct(r['top1_last']), best,
-                 fmt_pct(r['top5']), fmt_pct(r['many']),
-                 fmt_pct(r['medium']), fmt_pct(r['few'])) + (
-                     _detector_cells(r) if detector else ()) + (
-                 fmt_duration(r['wall_s']), r['device'] or '-',
-                 r['commit'] or '-')
-        lines.append('| ' + ' | '.join(str(c).replace('|', '/')
-                                       for c in cells) + ' |')
-    return '\n'.join(lines) + '\n'
+        return (r['run'], r['method'], r['backbone'], data,
+                '-' if r['imbalance_factor'] is None
+                else f'{r["imbalance_factor"]:g}',
+                schedule_text(r['done'], r['planned'], r['unit'],
+                              r['status'] == 'finished'),
+                fmt_pct(r['top1_last']), best,
+                fmt_pct(r['top5']), fmt_pct(r['many']),
+                fmt_pct(r['medium']), fmt_pct(r['few'])) + (
+                    _detector_cells(r) if detector else ()) + (
+                fmt_duration(r['wall_s']), r['device'] or '-',
+                r['commit'] or '-')
+
+    return render_markdown(head, map(cells, rows)) + '\n'
 
 
 def write_csv(rows: Sequence[dict], path: str) -> None:
