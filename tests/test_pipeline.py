@@ -18,14 +18,13 @@ import time
 import pytest
 import torch
 from data_factory import make_image_folder
-from mmengine.config import DictAction
 
 from sau_mm.datasets.folder_subset import subset_image_folder
 from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.pipeline import (EXIT_CHANGED, PipelineConfigError, build_stages,
                              load_pipeline, run_pipeline)
 from sau_mm.pipeline.progress import ProgressReader
-from sau_mm.pipeline.stages import format_value
+from sau_mm.pipeline.stages import format_value, read_back
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = 'configs/pipelines/diffult_sau_tiny.py'
@@ -370,7 +369,7 @@ def test_dry_run_prints_the_exact_commands_and_runs_nothing(tmp_path,
     1e-4, 0.8, 'data/cifar10-jpeg', (7,), []])
 def test_cfg_option_values_read_back_as_given(value):
     text = format_value('k', value)
-    back = DictAction._parse_iterable(text)
+    back = read_back('k', text)
     assert back == value and type(back) is type(value)
 
 

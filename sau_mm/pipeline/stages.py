@@ -24,6 +24,7 @@ manifest reads and lists every planned image, present on disk), never
 because a marker says so. A training run whose dumped config differs from
 the one the pipeline would train is a :meth:`Stage.conflict`.
 """
+import argparse
 import hashlib
 import io
 import json
@@ -56,16 +57,26 @@ def tool(name: str) -> str:
     return path if rel.startswith('..') else rel
 
 
+def read_back(key: str, text: str):
+    """What a tool's ``--cfg-options key=text`` sets ``key`` to (MMEngine's
+    DictAction, run through argparse as the tools run it)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(['--cfg-options',
+                              f'{key}={text}']).cfg_options[key]
+
+
 def format_value(key: str, value) -> str:
-    """``value`` as MMEngine's DictAction reads it back (``--cfg-options
-    key=value``); a value that would not survive the trip is an error."""
+    """``value`` as the tools' ``--cfg-options key=value`` reads it back
+    (:func:`read_back`); a value that would not survive the trip is an
+    error."""
     def fmt(v):
         if isinstance(v, (list, tuple)):
             inner = ','.join(fmt(x) for x in v)
             return f'({inner})' if isinstance(v, tuple) else f'[{inner}]'
         return repr(v) if isinstance(v, float) else str(v)
     text = fmt(value)
-    back = DictAction._parse_iterable(text)
+    back = read_back(key, text)
     if back != value or type(back) is not type(value):
         raise PipelineConfigError(
             f'--cfg-options {key}={text} would read back as {back!r}, not '
@@ -361,7 +372,7 @@ class Train(Stage):
         """The config tools/train.py trains for this command (before
         --resume), as text round trip like the dumped one."""
         from sau_mm.engine.runner_setup import train_config
-        parsed = {k: DictAction._parse_iterable(format_value(k, v))
+        parsed = {k: read_back(k, format_value(k, v))
                   for k, v in self.cfg_options.items()}
         cfg = train_config(Namespace(
             config=self.config_path, cfg_options=parsed,
