@@ -3,18 +3,16 @@ Effective Number of Samples")."""
 from typing import Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from .utils import (as_soft_target, check_class_counts, check_num_classes,
-                    class_counts_missing, reduce_per_sample)
+from .utils import ClassCountsLoss, check_class_counts
 
 LOSS_TYPES = ('softmax', 'focal', 'sigmoid')
 
 
 @MODELS.register_module()
-class ClassBalancedLoss(nn.Module):
+class ClassBalancedLoss(ClassCountsLoss):
     r"""Class-Balanced loss.
 
     Class weights from the effective number of samples
@@ -48,6 +46,7 @@ class ClassBalancedLoss(nn.Module):
         reduction (str): 'none', 'mean' or 'sum'. Default 'mean'.
         loss_weight (float): multiplier of the loss. Default 1.0.
     """
+    COUNTS_TERM = 'class_weight'
 
     def __init__(self,
                  beta: float = 0.9999,
@@ -56,7 +55,7 @@ class ClassBalancedLoss(nn.Module):
                  class_counts: Optional[Sequence[int]] = None,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0):
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if loss_type not in LOSS_TYPES:
             raise ValueError(f'loss_type must be one of {LOSS_TYPES}, got '
                              f'{loss_type!r}.')
@@ -65,9 +64,6 @@ class ClassBalancedLoss(nn.Module):
         self.beta = beta
         self.gamma = gamma
         self.loss_type = loss_type
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-        self.class_weight = None
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
@@ -77,30 +73,15 @@ class ClassBalancedLoss(nn.Module):
         weight = (1 - self.beta) / (1 - self.beta**counts)
         self.class_weight = weight * counts.numel() / weight.sum()
 
-    def forward(self,
-                cls_score: torch.Tensor,
-                label: torch.Tensor,
-                weight: Optional[torch.Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> torch.Tensor:
-        if self.class_weight is None:
-            raise class_counts_missing(type(self).__name__)
-        check_num_classes(self.class_weight, cls_score, type(self).__name__)
-        assert reduction_override in (None, 'none', 'mean', 'sum')
-        reduction = reduction_override or self.reduction
-        z = cls_score.float()
-        target = as_soft_target(label, z.size(-1)).to(z.device)
+    def per_sample(self, z: torch.Tensor,
+                   target: torch.Tensor) -> torch.Tensor:
         class_weight = self.class_weight.to(z)
         if self.loss_type == 'softmax':
-            loss = -(target * class_weight * F.log_softmax(z, -1)).sum(-1)
-        else:
-            gamma = self.gamma if self.loss_type == 'focal' else 0.0
-            # -log p = softplus(-z), 1 - p = exp(-softplus(z)).
-            pos = torch.exp(-gamma * F.softplus(z)) * F.softplus(-z)
-            neg = torch.exp(-gamma * F.softplus(-z)) * F.softplus(z)
-            # sum_k t_k w_k [sum_c neg_c + pos_k - neg_k]
-            loss = (target @ class_weight) * neg.sum(-1) + (
-                target * class_weight * (pos - neg)).sum(-1)
-        return self.loss_weight * reduce_per_sample(loss, weight, reduction,
-                                                    avg_factor)
+            return -(target * class_weight * F.log_softmax(z, -1)).sum(-1)
+        gamma = self.gamma if self.loss_type == 'focal' else 0.0
+        # -log p = softplus(-z), 1 - p = exp(-softplus(z)).
+        pos = torch.exp(-gamma * F.softplus(z)) * F.softplus(-z)
+        neg = torch.exp(-gamma * F.softplus(-z)) * F.softplus(z)
+        # sum_k t_k w_k [sum_c neg_c + pos_k - neg_k]
+        return (target @ class_weight) * neg.sum(-1) + (
+            target * class_weight * (pos - neg)).sum(-1)

@@ -6,15 +6,13 @@ project's documented choice, not GLAG's published one."""
 from typing import Optional, Sequence
 
 import torch
-import torch.nn as nn
 from mmpretrain.registry import MODELS
 
-from .utils import (as_soft_target, check_class_counts, check_num_classes,
-                    class_counts_missing, reduce_per_sample, soft_target_nll)
+from .utils import ClassCountsLoss, soft_target_nll, training_log_prior
 
 
 @MODELS.register_module()
-class GradualBalancedLoss(nn.Module):
+class GradualBalancedLoss(ClassCountsLoss):
     r"""Cross-entropy that moves gradually to Balanced Softmax:
 
         L_t = (1 - a_t) CE(z, y) + a_t CE(z + log pi, y),
@@ -47,24 +45,20 @@ class GradualBalancedLoss(nn.Module):
                  class_counts: Optional[Sequence[int]] = None,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0):
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if power <= 0:
             raise ValueError(f'power must be > 0, got {power}.')
         if end_epoch is not None and end_epoch <= 0:
             raise ValueError(f'end_epoch must be > 0, got {end_epoch}.')
         self.power = power
         self.end_epoch = end_epoch
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-        self.log_prior = None
         self.alpha = None  # a_t, set by set_progress
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """log pi_c = log(n_c / sum_k n_k)."""
-        counts = check_class_counts(counts)
-        self.log_prior = torch.log(counts / counts.sum())
+        self.log_prior = training_log_prior(counts)
 
     def set_progress(self, epoch: float,
                      max_epochs: Optional[float] = None) -> dict:
@@ -80,29 +74,16 @@ class GradualBalancedLoss(nn.Module):
         self.alpha = min(1.0, (max(0.0, float(epoch)) / end)**self.power)
         return {'glag_alpha': self.alpha}
 
-    def forward(self,
-                cls_score: torch.Tensor,
-                label: torch.Tensor,
-                weight: Optional[torch.Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> torch.Tensor:
-        name = type(self).__name__
-        if self.log_prior is None:
-            raise class_counts_missing(name)
+    def check_ready(self) -> None:
         if self.alpha is None:
             raise RuntimeError(
-                f'{name} needs the training progress before its first '
-                "forward: add dict(type='TrainingProgressHook') to "
+                f'{type(self).__name__} needs the training progress before '
+                "its first forward: add dict(type='TrainingProgressHook') to "
                 'custom_hooks (it calls set_progress before every '
                 'iteration), or call set_progress(epoch, max_epochs).')
-        check_num_classes(self.log_prior, cls_score, name)
-        assert reduction_override in (None, 'none', 'mean', 'sum')
-        reduction = reduction_override or self.reduction
-        z = cls_score.float()
-        target = as_soft_target(label, z.size(-1)).to(z.device)
+
+    def per_sample(self, z: torch.Tensor,
+                   target: torch.Tensor) -> torch.Tensor:
         ce = soft_target_nll(z, target)
         balanced = soft_target_nll(z + self.log_prior.to(z), target)
-        loss = (1 - self.alpha) * ce + self.alpha * balanced
-        return self.loss_weight * reduce_per_sample(loss, weight, reduction,
-                                                    avg_factor)
+        return (1 - self.alpha) * ce + self.alpha * balanced

@@ -3,15 +3,13 @@ learning via logit adjustment")."""
 from typing import Optional, Sequence
 
 import torch
-import torch.nn as nn
 from mmpretrain.registry import MODELS
 
-from .utils import (as_soft_target, check_class_counts, check_num_classes,
-                    class_counts_missing, reduce_per_sample, soft_target_nll)
+from .utils import ClassCountsLoss, soft_target_nll, training_log_prior
 
 
 @MODELS.register_module()
-class LogitAdjustedLoss(nn.Module):
+class LogitAdjustedLoss(ClassCountsLoss):
     r"""Logit-adjusted softmax cross-entropy.
 
     loss = CE(z + tau * log(pi), y) with the training prior
@@ -36,34 +34,15 @@ class LogitAdjustedLoss(nn.Module):
                  class_counts: Optional[Sequence[int]] = None,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0):
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         self.tau = tau
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-        self.log_prior = None
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """log pi_c = log(n_c / sum_k n_k)."""
-        counts = check_class_counts(counts)
-        self.log_prior = torch.log(counts / counts.sum())
+        self.log_prior = training_log_prior(counts)
 
-    def forward(self,
-                cls_score: torch.Tensor,
-                label: torch.Tensor,
-                weight: Optional[torch.Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> torch.Tensor:
-        if self.log_prior is None:
-            raise class_counts_missing(type(self).__name__)
-        check_num_classes(self.log_prior, cls_score, type(self).__name__)
-        assert reduction_override in (None, 'none', 'mean', 'sum')
-        reduction = reduction_override or self.reduction
-        z = cls_score.float()
-        z = z + self.tau * self.log_prior.to(z)
-        target = as_soft_target(label, z.size(-1)).to(z.device)
-        loss = soft_target_nll(z, target)
-        return self.loss_weight * reduce_per_sample(loss, weight, reduction,
-                                                    avg_factor)
+    def per_sample(self, z: torch.Tensor,
+                   target: torch.Tensor) -> torch.Tensor:
+        return soft_target_nll(z + self.tau * self.log_prior.to(z), target)

@@ -1,9 +1,10 @@
 """Helpers shared by this toolkit's losses and heads: the class-counts
 contract of the re-balancing losses (counts set by ``ClassCountsHook``), soft
 targets, and the per-sample weights of synthetic samples."""
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.structures import DataSample
@@ -38,6 +39,61 @@ def check_num_classes(counts: torch.Tensor, cls_score: torch.Tensor,
         raise ValueError(
             f'{loss_name} has counts for {counts.numel()} classes but the '
             f'classifier predicts {cls_score.size(-1)}.')
+
+
+def training_log_prior(counts: Sequence[int]) -> torch.Tensor:
+    """log pi_c = log(n_c / sum_k n_k), the log of the training prior."""
+    counts = check_class_counts(counts)
+    return torch.log(counts / counts.sum())
+
+
+class ClassCountsLoss(nn.Module):
+    """A re-balancing classification loss: MMPretrain's loss interface around
+    :meth:`per_sample` (float logits z (N, C), target t (N, C): one-hot, or
+    mixup/cutmix's soft one), reduced like MMPretrain losses (per-sample
+    ``weight``, ``avg_factor``, ``reduction``) and times ``loss_weight``.
+
+    :meth:`set_class_counts` (``ClassCountsHook`` calls it before training)
+    stores the per-class term in the attribute ``COUNTS_TERM`` names; a
+    forward before it is an error saying so.
+    """
+    COUNTS_TERM = 'log_prior'
+
+    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0):
+        super().__init__()
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        setattr(self, self.COUNTS_TERM, None)
+
+    def set_class_counts(self, counts: Sequence[int]) -> None:
+        raise NotImplementedError
+
+    def check_ready(self) -> None:
+        """Raise when the loss lacks something besides the counts."""
+
+    def per_sample(self, z: torch.Tensor,
+                   target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self,
+                cls_score: torch.Tensor,
+                label: torch.Tensor,
+                weight: Optional[torch.Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> torch.Tensor:
+        name = type(self).__name__
+        term = getattr(self, self.COUNTS_TERM)
+        if term is None:
+            raise class_counts_missing(name)
+        self.check_ready()
+        check_num_classes(term, cls_score, name)
+        assert reduction_override in (None, 'none', 'mean', 'sum')
+        reduction = reduction_override or self.reduction
+        z = cls_score.float()
+        target = as_soft_target(label, z.size(-1)).to(z.device)
+        return self.loss_weight * reduce_per_sample(
+            self.per_sample(z, target), weight, reduction, avg_factor)
 
 
 def as_soft_target(label: torch.Tensor, num_classes: int) -> torch.Tensor:
