@@ -23,7 +23,7 @@ from sau_mm.datasets.folder_subset import subset_image_folder
 from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.pipeline import (EXIT_CHANGED, PipelineConfigError, build_stages,
                              load_pipeline, run_pipeline)
-from sau_mm.pipeline.progress import ProgressReader
+from sau_mm.pipeline.progress import ProgressReader, TrainingProgress
 from sau_mm.pipeline.stages import format_value, read_back
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -379,26 +379,48 @@ def test_cfg_option_values_that_would_change_are_refused(value):
         format_value('k', value)
 
 
-def test_progress_lines_from_mmengine_and_bars():
-    now = [0.0]
-    reader = ProgressReader('train', total=200, interval=30,
-                            clock=lambda: now[0])
-    log = '11/27 01:20:19 - mmengine - INFO - '
-    assert reader.feed(log + 'Epoch(train)  [12][50/97]  lr: 1e-1  eta: '
-                       '0:41:02  time: 0.1') == 'epoch 12/200, ETA 0:41:02'
+def test_training_progress_from_the_runs_scalars(tmp_path):
+    now, start = [0.0], time.time()
+    stamp = time.strftime('%Y%m%d_%H%M%S', time.localtime(start))
+    old = tmp_path / '20000101_000000' / 'vis_data'  # an earlier start
+    old.mkdir(parents=True)
+    (old / 'scalars.json').write_text(json.dumps(dict(epoch=3, iter=1)))
+    scalars = tmp_path / stamp / 'vis_data' / 'scalars.json'
+    scalars.parent.mkdir(parents=True)
+
+    def write(*lines, torn=''):
+        with open(scalars, 'a') as f:
+            f.write(''.join(json.dumps(x) + '\n' for x in lines) + torn)
+
+    reader = TrainingProgress(str(tmp_path), 'epoch', 200, interval=30,
+                              clock=lambda: now[0], since=start)
+    assert reader.poll() == []
+    train = dict(lr=0.1, loss=1.0, time=0.1)
+    write(dict(train, epoch=12, iter=1100, step=1100))
+    assert reader.poll() == ['epoch 12/200']  # no ETA before a 2nd epoch
     now[0] = 10  # same epoch, within the interval: quiet
-    assert reader.feed(log + 'Epoch(train)  [12][60/97]  eta: 0:40:50  '
-                       'time: 0.1') is None
-    assert reader.feed(log + 'Epoch(val) [12][79/79]    lt/top1: 45.1234  '
-                       'lt/top5: 90.0') == \
-        'epoch 12/200 evaluated: top-1 45.12'
-    assert reader.feed(log + 'Epoch(train)  [13][50/97]  eta: 1 day, '
-                       '2:03:04  time: 0.1') == 'epoch 13/200, ETA 26:03:04'
-    iters = ProgressReader('train', total=300000, clock=lambda: now[0])
-    assert iters.feed(log + 'Iter(train) [  100/300000]  lr: 4e-6  eta: '
-                      '3 days, 1:00:00  time: 0.2') == \
-        'iteration 100/300000, ETA 73:00:00'
-    bar = ProgressReader('bar', interval=30, clock=lambda: now[0])
+    write(dict(train, epoch=12, iter=1110, step=1110),
+          torn='{"lt/top1": 45.12')  # being written: read next time
+    assert reader.poll() == []
+    with open(scalars, 'a') as f:
+        f.write('34, "lt/top5": 90.0, "step": 12}\n')
+    assert reader.poll() == ['epoch 12/200 evaluated: top-1 45.12']
+    now[0] = 60  # 60 s per epoch, 188 epochs to go from epoch 13's start
+    write(dict(train, epoch=13, iter=1200, step=1200))
+    assert reader.poll() == ['epoch 13/200, ETA 3:08:00']
+    iters = TrainingProgress(str(tmp_path / 'gen'), 'iter', 300000,
+                             clock=lambda: now[0], since=start)
+    scalars = tmp_path / 'gen' / stamp / 'vis_data' / 'scalars.json'
+    scalars.parent.mkdir(parents=True)
+    write(dict(lr=4e-6, loss=0.1, time=0.2, iter=100, step=100))
+    assert iters.poll() == ['iteration 100/300000, ETA 16:39:40']
+    write(dict(lr=4e-6, loss=0.1, time=0.2, iter=300000, step=300000))
+    assert iters.poll() == ['iteration 300000/300000, ETA 0:00:00']
+
+
+def test_progress_lines_from_bars():
+    now = [0.0]
+    bar = ProgressReader(interval=30, clock=lambda: now[0])
     now[0] = 20  # a bar's first ETAs are noise: nothing before 30 s
     assert bar.feed('[>>>   ] 3/454, 1.0 task/s, elapsed: 3s, ETA:   '
                     '453s') is None

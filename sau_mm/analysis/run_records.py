@@ -177,7 +177,7 @@ def load_run(work_dir: str) -> RunRecord:
     wall, device = 0.0, None
     for ts in sessions:
         folder = osp.join(work_dir, ts)
-        lines = _read_scalars(osp.join(folder, 'vis_data', 'scalars.json'))
+        lines = read_scalars(osp.join(folder, 'vis_data', 'scalars.json'))
         session_train: Dict[int, List[dict]] = {}
         val_lines = []
         for line in lines:
@@ -229,7 +229,7 @@ def _dumped_config(work_dir: str) -> Optional[str]:
     return max(files, key=osp.getmtime) if files else None
 
 
-def _read_scalars(path: str) -> List[dict]:
+def read_scalars(path: str) -> List[dict]:
     """The lines of a scalars.json; a torn last line (a killed run) is
     skipped, any other bad line is an error naming it."""
     if not osp.isfile(path):

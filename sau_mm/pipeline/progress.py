@@ -1,30 +1,36 @@
-"""Progress a person can follow, read from a stage's output lines.
+"""Progress a person can follow.
 
-- Training (``kind='train'``): MMEngine's log lines
-  ``Epoch(train) [12][50/97] ... eta: 0:41:02 ...`` and
-  ``Iter(train) [100/2000] ... eta: ...`` become ``epoch 12/200, ETA
-  0:41:02`` / ``iteration 100/2000, ETA ...``; ``Epoch(val) [12][79/79]
-  lt/top1: 45.1200 ...`` becomes ``epoch 12/200 evaluated: top-1 45.12``.
+- Training (:class:`TrainingProgress`): the run's own scalars, the
+  ``<work_dir>/<start>/vis_data/scalars.json`` lines MMEngine writes (read
+  as :mod:`sau_mm.analysis.run_records` reads them). A training line of
+  epoch 12 becomes ``epoch 12/200, ETA 0:41:02``, an iteration-based one
+  ``iteration 100/2000, ETA ...``; an evaluation line (``lt/top1``) becomes
+  ``epoch 12/200 evaluated: top-1 45.12``. ETA: iterations, the logged
+  seconds per iteration (``time``) times those left; epochs, the wall time
+  per epoch seen so far times the epochs left (none before a second epoch
+  starts).
 - Anything else (``kind='bar'``): MMEngine's ProgressBar
   ``450/900, 12.3 task/s, elapsed: 36s, ETA: 36s`` and tqdm's
-  ``450/900 [00:36<00:36, ...]`` become ``450/900, ETA 0:00:36``.
+  ``450/900 [00:36<00:36, ...]`` output lines become ``450/900, ETA
+  0:00:36``.
 
 A message is returned for every new epoch and evaluation, the last step and
 the first training line, and otherwise at most every ``interval`` seconds
 (a bar's first one after ``interval`` seconds: its first ETAs are noise).
 """
+import datetime
+import glob
+import os.path as osp
 import re
 import time
-from typing import Optional
+from typing import List, Optional
 
-EPOCH = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/(\d+)\]')
-ITER = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\]')
-VAL = re.compile(r'Epoch\(val\)\s*\[(\d+)\]\[\s*(\d+)/(\d+)\].*?'
-                 r'lt/top1: ([\d.]+)')
-ETA = re.compile(r'eta: (?:(\d+) days?, )?(\d+):(\d\d):(\d\d)')
+from sau_mm.analysis.run_records import VAL_PREFIX, read_scalars
+
 MM_BAR = re.compile(r'(\d+)/(\d+), [\d.]+ task/s, elapsed: \d+s, '
                     r'ETA:\s*(\d+)s')
 TQDM = re.compile(r'(\d+)/(\d+) \[[\d:]+<([\d:]+|\?)')
+TOP1 = f'{VAL_PREFIX}top1'
 
 
 def hms(seconds: float) -> str:
@@ -44,15 +50,13 @@ def clock_seconds(text: str) -> Optional[int]:
 
 
 class ProgressReader:
-    """Turns output lines into progress messages (module doc); ``total``: the
-    planned epochs or iterations of a training run."""
+    """Turns a bar's output lines into progress messages (module doc)."""
+    kind = 'bar'
 
-    def __init__(self, kind: str = 'bar', total: Optional[int] = None,
-                 interval: float = 30.0, clock=time.monotonic):
-        self.kind, self.total, self.interval = kind, total, interval
-        self.clock = clock
-        self.last_time = None if kind == 'train' else clock()
-        self.last_key = None if kind == 'train' else 'bar'
+    def __init__(self, interval: float = 30.0, clock=time.monotonic):
+        self.interval, self.clock = interval, clock
+        self.last_time = None if self.kind == 'train' else clock()
+        self.last_key = None if self.kind == 'train' else 'bar'
         self.last_message = None
 
     def _emit(self, message: str, key, final: bool) -> Optional[str]:
@@ -66,38 +70,7 @@ class ProgressReader:
         return None
 
     def feed(self, line: str) -> Optional[str]:
-        """The message for one output line, or None."""
-        if self.kind == 'train':
-            return self._train(line)
-        return self._bar(line)
-
-    def _train(self, line):
-        total = f'/{self.total}' if self.total else ''
-        match = VAL.search(line)
-        if match and match.group(2) == match.group(3):
-            epoch = int(match.group(1))
-            return self._emit(f'epoch {epoch}{total} evaluated: top-1 '
-                              f'{float(match.group(4)):.2f}',
-                              ('val', epoch), True)
-        eta = ETA.search(line)
-        eta_text = ''
-        if eta:
-            days, h, m, s = (int(g or 0) for g in eta.groups())
-            eta_text = f', ETA {hms(((days * 24 + h) * 60 + m) * 60 + s)}'
-        match = EPOCH.search(line)
-        if match:
-            epoch = int(match.group(1))
-            final = match.group(2) == match.group(3)
-            return self._emit(f'epoch {epoch}{total}{eta_text}',
-                              ('epoch', epoch), final)
-        match = ITER.search(line)
-        if match:
-            done, planned = int(match.group(1)), int(match.group(2))
-            return self._emit(f'iteration {done}/{planned}{eta_text}',
-                              'iter', done == planned)
-        return None
-
-    def _bar(self, line):
+        """The message for one output line of a bar, or None."""
         match = MM_BAR.search(line)
         eta = None
         if match:
@@ -112,3 +85,72 @@ class ProgressReader:
         eta_text = '' if eta is None else f', ETA {hms(eta)}'
         return self._emit(f'{done}/{planned}{eta_text}', 'bar',
                           done == planned)
+
+
+class TrainingProgress(ProgressReader):
+    """Progress messages from the scalars of a training run in ``work_dir``
+    (module doc), for the starts at or after ``since`` (``time.time()``,
+    default now); ``unit`` 'epoch' or 'iter', ``total`` the planned count."""
+    kind = 'train'
+
+    def __init__(self, work_dir: str, unit: str, total: int,
+                 interval: float = 30.0, clock=time.monotonic,
+                 since: Optional[float] = None):
+        super().__init__(interval, clock)
+        self.work_dir, self.unit, self.total = work_dir, unit, total
+        self.first = datetime.datetime.fromtimestamp(
+            time.time() if since is None else since).strftime(
+                '%Y%m%d_%H%M%S')
+        self.seen = {}  # scalars file -> lines already read
+        self.epoch_start = {}  # epoch -> clock() at its first line
+
+    def poll(self) -> List[str]:
+        """The messages of the scalar lines written since the last poll."""
+        messages = []
+        pattern = osp.join(glob.escape(self.work_dir), '*', 'vis_data',
+                           'scalars.json')
+        for path in sorted(glob.glob(pattern)):
+            if osp.basename(osp.dirname(osp.dirname(path))) < self.first:
+                continue
+            lines = read_scalars(path)
+            for line in lines[self.seen.get(path, 0):]:
+                message = self.feed_scalars(line)
+                if message:
+                    messages.append(message)
+            self.seen[path] = len(lines)
+        return messages
+
+    def feed_scalars(self, line: dict) -> Optional[str]:
+        """The message for one scalars.json line, or None."""
+        total = f'/{self.total}'
+        if TOP1 in line:
+            epoch = int(line['step'])
+            return self._emit(f'epoch {epoch}{total} evaluated: top-1 '
+                              f'{float(line[TOP1]):.2f}', ('val', epoch),
+                              True)
+        if self.unit == 'iter' and 'iter' in line:
+            done = int(line['iter'])
+            eta = line.get('time')
+            eta_text = '' if eta is None else \
+                f', ETA {hms(eta * (self.total - done))}'
+            return self._emit(f'iteration {done}{total}{eta_text}', 'iter',
+                              done == self.total)
+        if self.unit == 'epoch' and 'epoch' in line:
+            epoch = int(line['epoch'])
+            now = self.clock()
+            self.epoch_start.setdefault(epoch, now)
+            return self._emit(f'epoch {epoch}{total}{self._epoch_eta(epoch)}',
+                              ('epoch', epoch), False)
+        return None
+
+    def _epoch_eta(self, epoch: int) -> str:
+        """Wall time per epoch so far (first epoch seen to this one's
+        start) times the epochs left, less the time into this one."""
+        first = min(self.epoch_start)
+        if epoch == first:
+            return ''
+        per_epoch = (self.epoch_start[epoch] - self.epoch_start[first]) / (
+            epoch - first)
+        left = per_epoch * (self.total - epoch + 1) - (
+            self.clock() - self.epoch_start[epoch])
+        return f', ETA {hms(max(0.0, left))}'

@@ -38,7 +38,7 @@ from typing import Callable, List, Optional, Tuple
 from sau_mm.utils.fileio import atomic_write
 
 from .config import Pipeline, PipelineConfigError
-from .progress import ProgressReader, hms
+from .progress import ProgressReader, TrainingProgress, hms
 from .stages import CompareRuns, Stage, SyntheticReport, Train
 from .state import PipelineState, fingerprint
 
@@ -215,6 +215,7 @@ def move_aside(pipeline: Pipeline, stage: Stage, out=say) -> None:
 
 
 LINE_END = re.compile(r'[\r\n]')
+POLL_S = 1.0  # how often a training run's scalars are read, at most
 
 
 def run_stage(pipeline: Pipeline, item: Planned, index: int, total: int,
@@ -231,7 +232,11 @@ def run_stage(pipeline: Pipeline, item: Planned, index: int, total: int,
     verb = 'resuming' if item.status == 'resume' and not item.fresh \
         else 'running'
     out(f'{prefix}: {verb} (log: {log_file})')
-    reader = ProgressReader(stage.progress, getattr(stage, 'total', None))
+    if stage.progress == 'train':
+        reader = TrainingProgress(stage.dir, stage.unit, stage.total)
+    else:
+        reader = ProgressReader()
+    last_poll = time.monotonic()
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     with open(log_file, 'ab') as log:
         log.write(f'\n=== {datetime.datetime.now():%Y-%m-%d %H:%M:%S} '
@@ -253,11 +258,18 @@ def run_stage(pipeline: Pipeline, item: Planned, index: int, total: int,
                 log.flush()
                 pending += decoder.decode(chunk)
                 *lines, pending = LINE_END.split(pending)
-                for line in lines:
-                    message = reader.feed(line)
-                    if message:
-                        out(f'{prefix}: {message}')
+                if reader.kind == 'bar':
+                    messages = [reader.feed(line) for line in lines]
+                elif time.monotonic() - last_poll >= POLL_S:
+                    messages, last_poll = reader.poll(), time.monotonic()
+                else:
+                    messages = []
+                for message in filter(None, messages):
+                    out(f'{prefix}: {message}')
             code = proc.wait()
+            if reader.kind == 'train':
+                for message in reader.poll():
+                    out(f'{prefix}: {message}')
         except BaseException:
             proc.terminate()
             proc.wait()
