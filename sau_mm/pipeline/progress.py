@@ -55,8 +55,7 @@ class ProgressReader:
 
     def __init__(self, interval: float = 30.0, clock=time.monotonic):
         self.interval, self.clock = interval, clock
-        self.last_time = None if self.kind == 'train' else clock()
-        self.last_key = None if self.kind == 'train' else 'bar'
+        self.last_time, self.last_key = clock(), 'bar'
         self.last_message = None
 
     def _emit(self, message: str, key, final: bool) -> Optional[str]:
@@ -97,6 +96,7 @@ class TrainingProgress(ProgressReader):
                  interval: float = 30.0, clock=time.monotonic,
                  since: Optional[float] = None):
         super().__init__(interval, clock)
+        self.last_time = self.last_key = None  # the first line at once
         self.work_dir, self.unit, self.total = work_dir, unit, total
         self.first = datetime.datetime.fromtimestamp(
             time.time() if since is None else since).strftime(
