@@ -80,6 +80,7 @@ from mmengine import dist as mm_dist
 from mmengine.logging import print_log
 
 from .transforms.loading import LoadImage
+from .wrappers import inner_dataset
 
 FORMAT_VERSION = 1
 IMAGES_FILE = 'images.npy'
@@ -132,13 +133,11 @@ def _normalize_size(image_size: ImageSize) -> Optional[Tuple[int, int]]:
 
 def _base_dataset(dataset):
     """The dataset that holds the samples (unwraps e.g. MixPartnerDataset)."""
-    while not hasattr(dataset, 'get_data_info') and hasattr(dataset,
-                                                            'dataset'):
-        dataset = dataset.dataset
-    if not hasattr(dataset, 'get_data_info'):
+    found = inner_dataset(dataset, has='get_data_info')
+    if found is None:
         raise TypeError(f'{type(dataset).__name__} has no get_data_info(); '
                         'the decoded-image cache needs an MMEngine dataset.')
-    return dataset
+    return found
 
 
 def _file_sha256(path: str) -> str:

@@ -36,6 +36,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from sau_mm.datasets.sources import image_folder_classes
+from sau_mm.datasets.wrappers import long_tail_dataset_cfg
 
 SETTINGS = ('data_root', 'num_classes', 'image_size')
 # key in the config -> the setting that feeds it
@@ -54,20 +55,11 @@ SIZED = {
 }
 
 
-def _train_dataset(cfg) -> dict:
-    ds = cfg.get('train_dataloader', {}).get('dataset', {})
-    while ds.get('type') != 'LongTailSyntheticDataset' and 'dataset' in ds:
-        ds = ds['dataset']
-    return ds
-
-
 def _image_folder_datasets(cfg) -> list:
     """(loader name, dataset dict) of every image-folder dataset."""
     out = []
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        ds = (cfg.get(loader) or {}).get('dataset') or {}
-        while ds.get('type') != 'LongTailSyntheticDataset' and 'dataset' in ds:
-            ds = ds['dataset']
+        ds = long_tail_dataset_cfg(cfg, loader)[1] or {}
         if ds.get('source') == 'image_folder':
             out.append((loader, ds))
     return out
@@ -154,7 +146,8 @@ def apply_image_folder_settings(cfg: Config,
             f'resized to image_size x image_size), got {size!r}.')
     num_classes = settings.get('num_classes')
     if num_classes is None:
-        split = _train_dataset(cfg).get('split', 'train')
+        train = long_tail_dataset_cfg(cfg)[1] or {}
+        split = train.get('split', 'train')
         try:
             num_classes = len(image_folder_classes(data_root, split))
         except (FileNotFoundError, ValueError) as e:
