@@ -284,3 +284,30 @@ def test_same_images_from_cifar_pickles_and_image_folder(
     assert old.real_class_counts == fd.real_class_counts
     assert [old.get_data_info(i)['img_path'] for i in range(len(old))] != \
         [fd.get_data_info(i)['img_path'] for i in range(len(fd))]
+
+
+def test_the_long_tailed_dataset_behind_its_wrappers(cifar10):
+    """Built: ``.dataset`` followed to the first dataset with the attribute
+    (None past the end); config: the dotted key of the
+    LongTailSyntheticDataset under each loader, wrappers included."""
+    from mmengine.config import Config
+
+    from sau_mm.datasets import MixPartnerDataset
+    from sau_mm.datasets.wrappers import inner_dataset, long_tail_dataset_cfg
+    ds = build(data_root=cifar10, source='cifar10', imbalance_factor=10,
+               num_classes=10)
+    wrapped = MixPartnerDataset(ds, partner_pipeline=[])
+    assert inner_dataset(wrapped) is ds and inner_dataset(ds) is ds
+    assert inner_dataset(wrapped, has='partner_pipeline') is wrapped
+    assert inner_dataset(object()) is None and inner_dataset(None) is None
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    sau = Config.fromfile(osp.join(root, 'configs/sau/resnet32_cifar10lt.py'))
+    key, found = long_tail_dataset_cfg(sau)
+    assert key == 'train_dataloader.dataset.dataset'
+    assert found is sau.train_dataloader.dataset.dataset
+    assert long_tail_dataset_cfg(sau, 'val_dataloader')[0] == \
+        'val_dataloader.dataset'
+    sau.train_dataloader.dataset.dataset.type = 'OtherDataset'
+    assert long_tail_dataset_cfg(sau) == ('train_dataloader.dataset', None)
+    assert long_tail_dataset_cfg(Config(dict()), 'test_dataloader') == (
+        'test_dataloader.dataset', None)

@@ -37,6 +37,7 @@ CE = osp.join(ROOT, 'configs/baselines/resnet32_image_folder/ce.py')
 BS = osp.join(ROOT,
               'configs/baselines/resnet32_image_folder/balanced_softmax.py')
 SAU = osp.join(ROOT, 'configs/sau/resnet32_image_folder.py')
+SAU_DEVICE = osp.join(ROOT, 'configs/sau/resnet32_image_folder_device.py')
 DDPM = osp.join(ROOT, 'configs/diffult/ddpm_small_image_folder.py')
 # 22 classes (more than LOG_MAX_CLASSES = 20: the per-class list goes to a
 # file), naturally long-tailed, 2..12 images: every class is "few".
@@ -150,6 +151,58 @@ def test_each_setting_is_set_once_and_the_dump_shows_it(photos, tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=r"image_folder\.data_root='data/my_images'"):
         apply_image_folder_settings(Config.fromfile(CE))
+
+
+@pytest.mark.parametrize('size', [64, 24])
+def test_the_device_path_follows_the_image_size(size):
+    """The SAU image-folder device config at image_folder.image_size=S: the
+    batch ops drawn on the device are S-pixel ones (crop S with padding S/8,
+    Cutout S/2, SimAugment S, input side S) as the CPU views, the
+    preprocessor takes S x S decoded images and names the setting for
+    others; the written keys are those the config lists."""
+    from sau_mm.engine.image_folder_settings import targets
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(SAU_DEVICE)
+    opts = {'image_folder.image_size': size, 'image_folder.num_classes': 5}
+    cfg.merge_from_dict(opts)
+    apply_image_folder_settings(cfg, opts)
+    assert {'data_preprocessor.image_size', 'data_preprocessor.views',
+            'data_preprocessor.partner_view'} <= {
+        k for keys in targets(cfg).values() for k in keys}
+    pre = MODELS.build(cfg.data_preprocessor)
+    v1, v2, v3 = (view.transforms for view in pre.views)
+    for crop in (v1[0], v2[0], pre.partner_view.transforms[0]):
+        assert (crop.crop_size, crop.padding, crop.img_size) == (
+            size, size // 8, size)
+    assert (v2[2].length, v2[2].img_size) == (size // 2, size)
+    assert (v3[0].size, v3[0].img_size) == (size, size)
+    assert pre.num_classes == 5
+    with pytest.raises(ValueError, match=rf'Decoded images are 32x32, the '
+                       rf'views are drawn for {size}x{size} \('
+                       'data_preprocessor.image_size; image_folder'):
+        pre.set_decoded_images(np.zeros((2, 32, 32, 3), np.uint8))
+    pre.set_decoded_images(np.zeros((2, size, size, 3), np.uint8))
+    pre.reseed(0)
+    views = pre.draw_views(torch.tensor([[0, 1], [1, 0]]))
+    assert [tuple(v.shape) for v in views] == [(2, 3, size, size)] * 4
+
+
+def test_image_folder_targets_are_checked():
+    """A listed key the config lacks, or a copy set on the command line, is
+    an error naming it and what to do."""
+    cfg = Config.fromfile(SAU)
+    cfg.image_folder.num_classes = 5
+    cfg.image_folder_targets.image_size = ['model.unet.sample_size']
+    with pytest.raises(ValueError, match=r"image_folder_targets\.image_size "
+                       r"lists 'model\.unet\.sample_size', which this "
+                       'config does not have'):
+        apply_image_folder_settings(cfg)
+    cfg = Config.fromfile(SAU_DEVICE)
+    bad = {'data_preprocessor.image_size': 64}
+    cfg.merge_from_dict(bad)
+    with pytest.raises(ValueError, match=r'image_folder\.image_size=\.\.\. '
+                       'instead'):
+        apply_image_folder_settings(cfg, bad)
 
 
 # ------------------------------------- a photo folder through the train tool

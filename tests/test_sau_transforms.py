@@ -340,17 +340,111 @@ def test_sau_views_order_of_the_config():
 def test_device_views_follow_the_sauview_positions():
     """The device path lists its batched views by position: at SAUView.V1
     the crop + flip, at V2 crop + flip + AutoAugment + Cutout, at V3
-    SimAugment (the order the classifier reads)."""
+    SimAugment (the order the classifier reads); the partner gets v1."""
     import os.path as osp
 
     from mmengine.config import Config
+    from mmpretrain.registry import MODELS
 
     from sau_mm.datasets.transforms import SAUView
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     cfg = Config.fromfile(
-        osp.join(root, 'configs/_base_/datasets/device_views.py'))
-    types = [[t['type'] for t in view] for view in cfg.device_sau_views]
+        osp.join(root, 'configs/sau/resnet32_cifar10lt_device.py'))
+    pre = MODELS.build(cfg.data_preprocessor)
+    types = [[type(t).__name__ for t in view.transforms]
+             for view in pre.views]
     assert types[SAUView.V1] == ['BatchRandomCropFlip']
     assert types[SAUView.V2] == ['BatchRandomCropFlip',
                                  'BatchCIFAR10AutoAugment', 'BatchCutout']
     assert types[SAUView.V3] == ['BatchSimAugment']
+    assert [type(t).__name__ for t in pre.partner_view.transforms] == [
+        'BatchRandomCropFlip']
+
+
+@pytest.mark.parametrize('size', [32, 64])
+def test_device_and_cpu_recipes_agree(size):
+    """One recipe: the SAU views of sau_cifar_views.py sized to S (CPU path)
+    and the device ops made from them (and the benchmark's) have the same
+    sizes, Cutout length, blur and probabilities: crop S with padding
+    S / 8, Cutout S / 2, SimAugment S, blur sigma U(0.1, 2) with p 0.5."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from sau_mm.datasets.transforms.sizing import size_pipeline
+    from sau_mm.models.utils.batch_views import batch_ops, sau_batch_views
+    from sau_mm.models.utils.batch_views.transforms import BatchCompose
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs/_base_/datasets/sau_cifar_views.py'))
+    views = [[dict(t) for t in cfg[f'view{k}']] for k in (1, 2, 3)]
+    size_pipeline(views, size)
+    cpu = [[TRANSFORMS.build(t) for t in view] for view in views]
+    benchmark = sau_batch_views(size)
+    for k, (view, cpu_view) in enumerate(zip(views, cpu), 1):
+        for ops in (BatchCompose(batch_ops(view, size)).transforms,
+                    benchmark[f'v{k}'].transforms):
+            if k < 3:
+                crop, flip = cpu_view[:2]
+                assert (ops[0].crop_size, ops[0].padding, ops[0].prob,
+                        ops[0].img_size) == (
+                    crop.crop_size[0], crop.padding, flip.prob, size) == (
+                    size, size // 8, 0.5, size)
+            if k == 2:
+                aa, cutout = cpu_view[2:]
+                assert ops[1].fill == aa.fill == (128, 128, 128)
+                assert (ops[2].n_holes, ops[2].length, ops[2].fill,
+                        ops[2].img_size) == (cutout.n_holes, cutout.length,
+                                             cutout.fill, size) == (
+                    1, size // 2, 0, size)
+            if k == 3:
+                sim, = cpu_view
+                crop, _, jitter, gray = sim.augment.transforms
+                assert (ops[0].size, ops[0].img_size) == (
+                    crop.size[0], size) == (size, size)
+                assert ops[0].scale == crop.scale == (0.2, 1.0)
+                assert (ops[0].jitter_p, ops[0].gray_p) == (
+                    jitter.p, gray.p) == (0.8, 0.2)
+                assert (ops[0].blur_sigma, ops[0].blur_p) == (
+                    sim.blur_sigma, sim.blur_p) == ((0.1, 2.0), 0.5)
+
+
+def test_sizing_scales_the_recipes_own_lengths():
+    """Sides become S, lengths scale by S / the side before them (floor, at
+    least 1), so a Cutout changed in the recipe follows the image size; a
+    length with no side before it is an error naming the transform."""
+    from sau_mm.datasets.transforms.sizing import size_pipeline
+    view = [dict(type='RandomCrop', crop_size=32, padding=4),
+            dict(type='RandomFlip', prob=0.5),
+            dict(type='SAUCutout', n_holes=1, length=8)]
+    size_pipeline(view, 64)
+    assert (view[0]['crop_size'], view[0]['padding'], view[2]['length']) == (
+        64, 8, 16)
+    size_pipeline(view, 64)  # idempotent
+    assert (view[0]['padding'], view[2]['length']) == (8, 16)
+    size_pipeline(view, 4)
+    assert (view[0]['crop_size'], view[0]['padding'], view[2]['length']) == (
+        4, 1, 1)
+    nested = [dict(type='SAUViews', v1=[dict(type='SimAugment', size=32)],
+                   v2=[dict(type='Resize', scale=(32, 32))])]
+    size_pipeline(nested, 48)
+    assert nested[0]['v1'][0]['size'] == 48
+    assert nested[0]['v2'][0]['scale'] == (48, 48)
+    with pytest.raises(ValueError, match=r'SAUCutout\(length=16\) comes '
+                       'before any crop'):
+        size_pipeline([dict(type='SAUCutout', length=16)], 64)
+
+
+def test_a_transform_without_batch_op_is_named():
+    from sau_mm.models.utils.batch_views import batch_ops
+    with pytest.raises(ValueError, match="no batch op for the transform "
+                       "'ColorJitter'"):
+        batch_ops([dict(type='ColorJitter', brightness=0.4)], 32)
+    with pytest.raises(ValueError, match="'padding_mode': 'reflect'"):
+        batch_ops([dict(type='RandomCrop', crop_size=32, padding=4,
+                        padding_mode='reflect')], 32)
+    # a crop alone never flips; a flip alone keeps the whole image
+    crop, = batch_ops([dict(type='RandomCrop', crop_size=28)], 32)
+    flip, = batch_ops([dict(type='RandomFlip', prob=0.5)], 32)
+    assert (crop['crop_size'], crop['padding'], crop['prob']) == (28, 0, 0.0)
+    assert (flip['crop_size'], flip['padding'], flip['prob']) == (32, 0, 0.5)

@@ -17,11 +17,14 @@ from mmengine.config import Config
 from mmpretrain.registry import DATASETS
 
 from sau_mm.datasets.manifest_builders import manifest_from_image_folder
+from sau_mm.datasets.wrappers import long_tail_dataset_cfg
 
 
 def real_train_dataset(config: str):
-    cfg = Config.fromfile(config).train_dataloader.dataset
-    cfg = cfg.get('dataset', cfg) if cfg.type == 'MixPartnerDataset' else cfg
+    key, cfg = long_tail_dataset_cfg(Config.fromfile(config))
+    if cfg is None:
+        raise SystemExit(f'--dataset-config {config}: {key} holds no '
+                         'LongTailSyntheticDataset to take the classes from.')
     cfg.synthetic_manifest = None
     cfg.pipeline = []
     return DATASETS.build(cfg)

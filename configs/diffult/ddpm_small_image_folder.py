@@ -33,6 +33,10 @@ val_dataloader = None
 val_evaluator = None
 test_dataloader = None
 test_evaluator = None
+# image_folder: the class count reaches the generator, the image size its
+# UNet (no data preprocessor here)
+image_folder_targets = dict(num_classes=['model.num_classes'],
+                            image_size=['model.unet.sample_size'])
 param_scheduler = [
     dict(type='LinearLR', start_factor=1 / 500, by_epoch=False, begin=0,
          end=500),

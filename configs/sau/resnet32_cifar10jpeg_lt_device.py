@@ -5,7 +5,9 @@ _base_ = ['./resnet32_cifar10jpeg_lt.py', '../_base_/datasets/device_views.py']
 train_dataloader = dict(
     num_workers=_base_.device_num_workers,
     dataset=dict(dataset=dict(pipeline=_base_.index_pipeline)))
-data_preprocessor = dict(type='DeviceViewsDataPreprocessor',
-                         views=_base_.device_sau_views,
-                         partner_view=_base_.device_crop_flip)
+# SAU's views (sau_cifar_views.py) in SAUView order, the partner's v1
+data_preprocessor = dict(
+    type='DeviceViewsDataPreprocessor',
+    views=[_base_.view1, _base_.view2, _base_.view3],
+    partner_view=_base_.view1)
 custom_hooks = _base_.custom_hooks + [_base_.decoded_images_hook]

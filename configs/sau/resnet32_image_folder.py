@@ -5,7 +5,8 @@
 #       --cfg-options image_folder.data_root=data/my_images \
 #       train_dataloader.dataset.dataset.synthetic_manifest=PATH/manifest_filtered.jsonl
 # Views and partner: those of sau_cifar_views.py, sized by
-# image_folder.image_size (crop S with padding S/8, SimAugment S, Cutout S/2).
+# image_folder.image_size (crop S with padding S/8, SimAugment S, Cutout S/2;
+# image_folder_targets below).
 _base_ = [
     '../_base_/datasets/image_folder_lt.py',
     '../_base_/datasets/sau_cifar_views.py',
@@ -24,3 +25,9 @@ train_dataloader = dict(
     dataset=dict(_delete_=True, type='MixPartnerDataset', dataset=sau_dataset,
                  partner_pipeline=_base_.partner_pipeline))
 model = dict(head=dict(num_classes=_base_.image_folder.num_classes))
+# image_folder: the class count also reaches the head; the views and the
+# partner's view are sized to image_folder.image_size
+image_folder_targets = dict(
+    num_classes=['data_preprocessor.num_classes', 'model.head.num_classes'],
+    sized_pipelines=['train_dataloader.dataset.dataset.pipeline',
+                     'train_dataloader.dataset.partner_pipeline'])

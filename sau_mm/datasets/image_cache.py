@@ -82,6 +82,7 @@ from mmengine.logging import print_log
 from sau_mm.utils.fileio import fsync_dir, fsync_file, pid_alive
 
 from .transforms.loading import LoadImage
+from .wrappers import inner_dataset
 
 FORMAT_VERSION = 1
 IMAGES_FILE = 'images.npy'
@@ -134,13 +135,11 @@ def _normalize_size(image_size: ImageSize) -> Optional[Tuple[int, int]]:
 
 def _base_dataset(dataset):
     """The dataset that holds the samples (unwraps e.g. MixPartnerDataset)."""
-    while not hasattr(dataset, 'get_data_info') and hasattr(dataset,
-                                                            'dataset'):
-        dataset = dataset.dataset
-    if not hasattr(dataset, 'get_data_info'):
+    found = inner_dataset(dataset, has='get_data_info')
+    if found is None:
         raise TypeError(f'{type(dataset).__name__} has no get_data_info(); '
                         'the decoded-image cache needs an MMEngine dataset.')
-    return dataset
+    return found
 
 
 def _file_sha256(path: str) -> str:

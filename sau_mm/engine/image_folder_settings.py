@@ -11,24 +11,30 @@ from it. A config file copies values when it is parsed, so an override of
 would reach only the dict itself. :func:`apply_image_folder_settings` (run by
 tools/train.py, test.py, diffult_sample.py, diffult_filter.py and
 generate_synthetic.py after ``--cfg-options``, before anything is built)
-writes the three values into every place that uses them, in the config
-object itself, so the config the runner dumps into the work dir shows the
-values actually used:
+writes the three values into ``image_folder`` itself and into the places
+the config names, in the config object, so the config the runner dumps
+into the work dir shows the values actually used. It writes exactly these
+and nothing else:
 
-- ``data_root``: every ``data_root`` key (the train/val/test datasets);
-- ``num_classes`` (None: the number of class folders in
-  ``<data_root>/<train split>``, counted here): every ``num_classes`` key
-  (datasets, ``model.head``, ``data_preprocessor``, the DiffuLT generator);
-- ``image_size`` S: every LongTailSyntheticDataset's ``image_size`` (its
-  images are resized to S x S when loaded), the UNet's ``sample_size``, and
-  the size of every sized transform in the config (table ``SIZED``:
-  RandomCrop S with padding S/8, SimAugment S, SAUCutout S/2, ...).
+- ``data_root``, ``num_classes`` (None: the number of class folders in
+  ``<data_root>/<train split>``, counted here) and ``image_size`` into the
+  LongTailSyntheticDataset of each dataloader (below its wrappers; its
+  images are resized to S x S when loaded);
+- the dotted keys the config lists in ``image_folder_targets``:
+  ``num_classes`` (e.g. ``model.head.num_classes``), ``image_size`` (e.g.
+  the UNet's ``model.unet.sample_size``, the device path's
+  ``data_preprocessor.image_size``) and ``sized_pipelines``: transform
+  lists (or lists of them, e.g. ``data_preprocessor.views``) sized to S
+  (:func:`~sau_mm.datasets.transforms.sizing.size_pipeline`: RandomCrop S
+  with padding S/8, SimAugment S, SAUCutout S/2, ... from the recipe's
+  numbers).
 
 Setting one of those copies directly (``--cfg-options
 train_dataloader.dataset.data_root=...``) in such a config is an error that
-names the image_folder key to use instead. So is a split whose class folders
-are not the training split's (labels are positions in the sorted folder
-names): the error names the split and the folders that differ.
+names the image_folder key to use instead; so is a listed key the config
+does not have. So is a split whose class folders are not the training
+split's (labels are positions in the sorted folder names): the error names
+the split and the folders that differ.
 """
 import os.path as osp
 from typing import Optional
@@ -36,38 +42,21 @@ from typing import Optional
 from mmengine.config import Config
 
 from sau_mm.datasets.sources import image_folder_classes
+from sau_mm.datasets.transforms.sizing import size_pipeline
+from sau_mm.datasets.wrappers import long_tail_dataset_cfg
 
 SETTINGS = ('data_root', 'num_classes', 'image_size')
-# key in the config -> the setting that feeds it
-COPIES = dict(data_root='data_root', num_classes='num_classes',
-              image_size='image_size', sample_size='image_size')
-# transform type -> {key: value from the image size S} (key set only where
-# the transform has it, except the first, which defines the size)
-SIZED = {
-    'RandomCrop': dict(crop_size=lambda s: s,
-                       padding=lambda s: max(1, s // 8)),
-    'CenterCrop': dict(crop_size=lambda s: s),
-    'Resize': dict(scale=lambda s: (s, s)),
-    'RandomResizedCrop': dict(scale=lambda s: s),
-    'SimAugment': dict(size=lambda s: s),
-    'SAUCutout': dict(length=lambda s: max(1, s // 2)),
-}
-
-
-def _train_dataset(cfg) -> dict:
-    ds = cfg.get('train_dataloader', {}).get('dataset', {})
-    while ds.get('type') != 'LongTailSyntheticDataset' and 'dataset' in ds:
-        ds = ds['dataset']
-    return ds
+# image_folder_targets: setting -> dotted keys that take its value, and
+# sized_pipelines -> dotted keys of transform lists sized to image_size
+TARGETS = ('data_root', 'num_classes', 'image_size', 'sized_pipelines')
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def _image_folder_datasets(cfg) -> list:
     """(loader name, dataset dict) of every image-folder dataset."""
     out = []
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        ds = (cfg.get(loader) or {}).get('dataset') or {}
-        while ds.get('type') != 'LongTailSyntheticDataset' and 'dataset' in ds:
-            ds = ds['dataset']
+    for loader in LOADERS:
+        ds = long_tail_dataset_cfg(cfg, loader)[1] or {}
         if ds.get('source') == 'image_folder':
             out.append((loader, ds))
     return out
@@ -115,22 +104,59 @@ def check_split_classes(cfg) -> None:
             'or remove the extra ones.')
 
 
-def _walk(node, fn) -> None:
-    if isinstance(node, dict):
-        fn(node)
-        for value in node.values():
-            _walk(value, fn)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _walk(value, fn)
+def _get(cfg, key: str):
+    """The value at a dotted key (list positions as numbers)."""
+    node = cfg
+    for part in key.split('.'):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _set(cfg, key: str, value) -> None:
+    parent, _, last = key.rpartition('.')
+    node = _get(cfg, parent) if parent else cfg
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def targets(cfg: Config) -> dict:
+    """{setting or ``sized_pipelines``: [dotted keys]} that
+    :func:`apply_image_folder_settings` writes: the three data fields of
+    each dataloader's LongTailSyntheticDataset, then the config's
+    ``image_folder_targets``. ValueError naming a listed key the config
+    does not have."""
+    listed = cfg.get('image_folder_targets') or {}
+    unknown = set(listed) - set(TARGETS)
+    if unknown:
+        raise ValueError(f'image_folder_targets takes {list(TARGETS)}, got '
+                         f'{sorted(unknown)}.')
+    out = {name: [] for name in TARGETS}
+    for loader in LOADERS:
+        key, ds = long_tail_dataset_cfg(cfg, loader)
+        if ds is not None:
+            for name in SETTINGS:
+                out[name].append(f'{key}.{name}')
+    for name, keys in listed.items():
+        for key in keys:
+            try:
+                _get(cfg, key)
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise ValueError(
+                    f'image_folder_targets.{name} lists {key!r}, which this '
+                    'config does not have: fix the key or remove it from the '
+                    'list.') from None
+            out[name].append(key)
+    return out
 
 
 def apply_image_folder_settings(cfg: Config,
                                 cfg_options: Optional[dict] = None
                                 ) -> Config:
-    """Write ``cfg.image_folder``'s values into every place that uses them
-    (see the module doc); a config without ``image_folder`` is returned
-    unchanged. Idempotent. Returns ``cfg``."""
+    """Write ``cfg.image_folder``'s values into the places :func:`targets`
+    names (see the module doc); a config without ``image_folder`` is
+    returned unchanged. Idempotent. Returns ``cfg``."""
     settings = cfg.get('image_folder')
     if settings is None:
         return cfg
@@ -138,14 +164,16 @@ def apply_image_folder_settings(cfg: Config,
     if unknown:
         raise ValueError(f'image_folder takes {list(SETTINGS)}, got '
                          f'{sorted(unknown)}.')
+    written = targets(cfg)
+    setting_of = {key: name for name in SETTINGS for key in written[name]}
     for key in cfg_options or {}:
-        setting = COPIES.get(key.split('.')[-1])
-        if setting and not key.startswith('image_folder.'):
+        if key in setting_of:
             raise ValueError(
                 f'--cfg-options {key}=...: this config takes its data root, '
                 'class count and image size from the image_folder settings, '
-                f'each set once: use image_folder.{setting}=... instead (it '
-                'reaches every dataloader, the model and the pipelines).')
+                f'each set once: use image_folder.{setting_of[key]}=... '
+                'instead (it reaches every dataloader, the model and the '
+                'pipelines).')
     data_root = settings.get('data_root')
     size = settings.get('image_size')
     if not isinstance(size, int) or size < 1:
@@ -154,7 +182,8 @@ def apply_image_folder_settings(cfg: Config,
             f'resized to image_size x image_size), got {size!r}.')
     num_classes = settings.get('num_classes')
     if num_classes is None:
-        split = _train_dataset(cfg).get('split', 'train')
+        train = long_tail_dataset_cfg(cfg)[1] or {}
+        split = train.get('split', 'train')
         try:
             num_classes = len(image_folder_classes(data_root, split))
         except (FileNotFoundError, ValueError) as e:
@@ -168,19 +197,11 @@ def apply_image_folder_settings(cfg: Config,
                          f'{num_classes!r}.')
     values = dict(data_root=data_root, num_classes=num_classes,
                   image_size=size)
-
-    def fix(node: dict) -> None:
-        for key, setting in COPIES.items():
-            if key in node and not (key == 'image_size' and node.get(
-                    'type') not in (None, 'LongTailSyntheticDataset')):
-                node[key] = values[setting]
-        if node.get('type') == 'LongTailSyntheticDataset':
-            node['image_size'] = size
-        rules = SIZED.get(node.get('type'), {})
-        for i, (key, rule) in enumerate(rules.items()):
-            if i == 0 or key in node:
-                node[key] = rule(size)
-
-    _walk(cfg._cfg_dict, fix)
+    settings.update(values)  # a counted num_classes shows in the dump too
+    for name in SETTINGS:
+        for key in written[name]:
+            _set(cfg, key, values[name])
+    for key in written['sized_pipelines']:
+        size_pipeline(_get(cfg, key), size)
     check_split_classes(cfg)
     return cfg

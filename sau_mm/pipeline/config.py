@@ -35,6 +35,8 @@ from typing import Dict, List, Optional
 
 from mmengine.config import Config
 
+from sau_mm.datasets.wrappers import long_tail_dataset_cfg
+
 KEYS = ('stages', 'dataset', 'num_workers', 'work_dir')
 DATASET_KEYS = ('train', 'test', 'subset')
 PREPARE_DATA = 'prepare_data'
@@ -122,10 +124,8 @@ def dataset_key(cfg: Config, loader: str = 'train_dataloader') -> str:
     """The dotted key of the LongTailSyntheticDataset of ``cfg[loader]``:
     ``<loader>.dataset``, or a wrapper's ``.dataset`` below it (e.g. SAU's
     MixPartnerDataset)."""
-    key, ds = f'{loader}.dataset', cfg[loader].dataset
-    while ds.get('type') != 'LongTailSyntheticDataset' and 'dataset' in ds:
-        key, ds = f'{key}.dataset', ds.dataset
-    if ds.get('type') != 'LongTailSyntheticDataset':
+    key, ds = long_tail_dataset_cfg(cfg, loader)
+    if ds is None:
         raise PipelineConfigError(
             f'{cfg.filename}: {loader}.dataset holds no '
             'LongTailSyntheticDataset, so the pipeline cannot set its data '

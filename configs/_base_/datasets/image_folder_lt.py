@@ -7,7 +7,7 @@
 #   --cfg-options image_folder.data_root=data/my_images
 #                 image_folder.num_classes=101   (None: count the folders)
 #                 image_folder.image_size=64
-# tools/*.py copy them into every place below that uses them after the
+# tools/*.py copy them into the places image_folder_targets names after the
 # command line is read (sau_mm/engine/image_folder_settings.py), so the
 # config dumped into the work dir shows the values used. Do not set the
 # copies (train_dataloader.dataset.data_root, model.head.num_classes, ...)
@@ -19,6 +19,17 @@ image_folder = dict(
     # every image is resized to image_size x image_size when loaded (aspect
     # ratio not kept; the log counts the resized images); crops follow it
     image_size=32)
+# What each setting reaches, and nothing else: all three go into the
+# LongTailSyntheticDataset of every dataloader (below its wrappers), and
+# into the dotted keys listed here (a leaf config lists its own):
+# num_classes / image_size: keys that take the value; sized_pipelines: lists
+# of transforms (or of views) sized to image_size S from their own numbers
+# (sau_mm/datasets/transforms/sizing.py: RandomCrop S with padding S/8,
+# SimAugment S, SAUCutout S/2 for the recipes here).
+image_folder_targets = dict(
+    num_classes=['data_preprocessor.num_classes'],
+    image_size=[],
+    sized_pipelines=['train_dataloader.dataset.pipeline'])
 
 dataset_type = 'LongTailSyntheticDataset'
 # ImageNet statistics (RGB, x 255): a neutral choice for photos.

@@ -4,6 +4,10 @@
 # policy, gray fill) + Cutout (1 hole, 16 px, zero fill); v3
 # SimAugment (RandomResizedCrop 0.2..1, flip, ColorJitter p 0.8, grayscale
 # p 0.2, PIL Gaussian blur p 0.5). The mix partner gets v1.
+# The one definition of these views: the device path (*_device.py) draws
+# the same lists with batch ops (sau_mm/models/utils/batch_views/recipe.py),
+# and other image sizes scale these numbers
+# (sau_mm/datasets/transforms/sizing.py).
 view1 = [
     dict(type='RandomCrop', crop_size=32, padding=4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

@@ -11,3 +11,5 @@ _base_ = [
     '../../_base_/default_runtime.py'
 ]
 model = dict(head=dict(num_classes=_base_.image_folder.num_classes))
+image_folder_targets = dict(num_classes=[
+    'data_preprocessor.num_classes', 'model.head.num_classes'])

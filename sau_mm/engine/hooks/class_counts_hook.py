@@ -5,6 +5,7 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from sau_mm.datasets.long_tail import DEFAULT_SHOT_THRESHOLDS, SHOT_GROUPS
+from sau_mm.datasets.wrappers import inner_dataset, long_tail_dataset_cfg
 
 from .runner_access import find_long_tail_dataset
 
@@ -75,20 +76,6 @@ class ClassCountsHook(Hook):
             note_empty_shot_groups(runner, dataset)
 
 
-def _dataset_key(runner) -> str:
-    """The dotted config key of the training LongTailSyntheticDataset
-    (``train_dataloader.dataset``, or below a wrapper such as SAU's
-    MixPartnerDataset)."""
-    key = 'train_dataloader.dataset'
-    cfg = getattr(runner, 'cfg', None)
-    ds = (cfg.get('train_dataloader') or {}).get('dataset') if cfg else None
-    while isinstance(ds, dict) and ds.get('type') != \
-            'LongTailSyntheticDataset' and isinstance(ds.get('dataset'),
-                                                      dict):
-        ds, key = ds['dataset'], key + '.dataset'
-    return key
-
-
 def note_empty_shot_groups(runner, dataset) -> None:
     """One log line when a many/medium/few group has no class under the
     default thresholds, naming the setting that moves them."""
@@ -100,20 +87,18 @@ def note_empty_shot_groups(runner, dataset) -> None:
     if not empty:
         return
     real = dataset.real_class_counts
+    cfg = getattr(runner, 'cfg', None)
+    # the training LongTailSyntheticDataset's key (below SAU's wrapper too)
+    key = (long_tail_dataset_cfg(cfg)[0] if cfg is not None
+           else 'train_dataloader.dataset')
     print_log(
         f'Shot groups: no class in {" / ".join(empty)} under the default '
         f'thresholds (many > {thresholds["many_above"]}, few < '
         f'{thresholds["few_below"]} real training images; this set has '
         f'{min(real)}..{max(real)} per class), so lt/{empty[0]} reads "no '
-        f'class in this group". To regroup, set {_dataset_key(runner)}.'
+        f'class in this group". To regroup, set {key}.'
         'shot_thresholds=dict(many_above=M, few_below=F) (the metric '
         'follows it).', logger='current')
-
-
-def _long_tail_dataset(dataset):
-    while dataset is not None and not hasattr(dataset, 'real_class_counts'):
-        dataset = getattr(dataset, 'dataset', None)
-    return dataset
 
 
 def check_class_count_agreement(runner, model, dataset) -> None:
@@ -143,7 +128,7 @@ def check_class_count_agreement(runner, model, dataset) -> None:
         # private: the public property would build a loop this run does not use
         loop = getattr(runner, f'_{split}_loop', None)
         loader = getattr(loop, 'dataloader', None)
-        other = _long_tail_dataset(getattr(loader, 'dataset', None))
+        other = inner_dataset(getattr(loader, 'dataset', None))
         if other is None:
             continue
         theirs = tuple(other.metainfo['classes'])

@@ -6,6 +6,8 @@ from mmengine.dist import get_dist_info
 from mmpretrain.registry import DATASETS
 from torch.utils.data import DataLoader, Subset
 
+from sau_mm.datasets.wrappers import inner_dataset
+
 
 def find_long_tail_dataset(runner):
     """The LongTailSyntheticDataset behind the train dataloader (built or
@@ -15,13 +17,12 @@ def find_long_tail_dataset(runner):
         dataset = DATASETS.build(loader['dataset'])
     else:
         dataset = loader.dataset
-    while not hasattr(dataset, 'real_class_counts'):
-        if not hasattr(dataset, 'dataset'):
-            raise TypeError(
-                'This hook needs a LongTailSyntheticDataset as the training '
-                f'dataset, got {type(dataset).__name__}.')
-        dataset = dataset.dataset
-    return dataset
+    found = inner_dataset(dataset)
+    if found is None:
+        raise TypeError(
+            'This hook needs a LongTailSyntheticDataset as the training '
+            f'dataset, got {type(dataset).__name__}.')
+    return found
 
 
 def real_image_loader(runner, batch_size: int,

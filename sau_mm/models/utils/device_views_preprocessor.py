@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from mmpretrain.registry import MODELS
 
-from .batch_views import BatchCompose
+from .batch_views import BatchCompose, batch_ops
 from .data_preprocessor import MultiViewClsDataPreprocessor
 
 
@@ -43,9 +43,13 @@ class DeviceViewsDataPreprocessor(MultiViewClsDataPreprocessor):
     draws what the uninterrupted one did.
 
     Args:
-        views: one list of batch-op configs (``BATCH_AUGMENTS``, e.g.
-            ``BatchRandomCropFlip``) per view of the sample.
-        partner_view: the op list for the partner of a pair, or None.
+        views: one list of transform configs per view of the sample: the
+            CPU path's transforms (e.g. the config's ``view1``), each drawn
+            by its batch op (:func:`~.batch_views.batch_ops`), or batch-op
+            configs (``BATCH_AUGMENTS``, e.g. ``BatchRandomCropFlip``).
+        partner_view: the list for the partner of a pair, or None.
+        image_size: the side of the decoded images (they must be square),
+            the input side of the batch ops made from CPU transforms.
         channels_last: return 4-D inputs in ``torch.channels_last`` memory
             format (both paths).
         **kwargs: ClsDataPreprocessor's (``mean``, ``std``, ``num_classes``,
@@ -54,13 +58,15 @@ class DeviceViewsDataPreprocessor(MultiViewClsDataPreprocessor):
 
     def __init__(self, views: Sequence[Sequence[dict]],
                  partner_view: Optional[Sequence[dict]] = None,
-                 channels_last: bool = False, **kwargs):
+                 image_size: int = 32, channels_last: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         if not views:
             raise ValueError('DeviceViewsDataPreprocessor needs at least one '
-                             'view (a list of batch-op configs).')
-        self.views = [BatchCompose(list(v)) for v in views]
-        self.partner_view = (BatchCompose(list(partner_view))
+                             'view (a list of transform configs).')
+        self.image_size = image_size
+        self.views = [BatchCompose(batch_ops(v, image_size)) for v in views]
+        self.partner_view = (BatchCompose(batch_ops(partner_view, image_size))
                              if partner_view else None)
         self.channels_last = channels_last
         self._images: Optional[torch.Tensor] = None
@@ -76,6 +82,12 @@ class DeviceViewsDataPreprocessor(MultiViewClsDataPreprocessor):
                 or images.shape[-1] != 3:
             raise ValueError('Decoded images must be (N, H, W, 3) uint8, got '
                              f'{tuple(images.shape)} {images.dtype}.')
+        if tuple(images.shape[1:3]) != (self.image_size,) * 2:
+            raise ValueError(
+                f'Decoded images are {images.shape[1]}x{images.shape[2]}, '
+                f'the views are drawn for {self.image_size}x'
+                f'{self.image_size} (data_preprocessor.image_size; '
+                'image_folder.image_size in an image-folder config).')
         self._images = images.to(self._device)
         self._generator = torch.Generator(device=self._images.device)
         self._generator.manual_seed(0)

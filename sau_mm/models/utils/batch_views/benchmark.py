@@ -2,18 +2,13 @@
 each view for one batch, the batched ops on ``device`` and the config's CPU
 pipelines (configs/_base_/datasets/sau_cifar_views.py) image by image in
 this process (one loader worker's work). Figures only, nothing asserted."""
-import os.path as osp
 import time
 from typing import Dict
 
 import numpy as np
 import torch
 
-from .transforms import sau_batch_views
-
-VIEWS_CONFIG = osp.join(
-    osp.dirname(osp.abspath(__file__)), '..', '..', '..', '..', 'configs',
-    '_base_', 'datasets', 'sau_cifar_views.py')
+from .recipe import VIEWS_CONFIG, sau_batch_views
 
 
 def _best_time(fn, repeats: int, sync) -> float:

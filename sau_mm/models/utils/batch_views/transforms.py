@@ -40,7 +40,7 @@ Params = Dict[str, torch.Tensor]
 __all__ = [
     'AA_OPS', 'BatchTransform', 'BatchRandomCropFlip',
     'BatchCIFAR10AutoAugment', 'BatchCutout', 'BatchSimAugment',
-    'BatchCompose', 'sau_batch_views'
+    'BatchCompose'
 ]
 
 
@@ -386,16 +386,3 @@ class BatchCompose(BatchTransform):
             images = t._apply(images, p)
         return images
 
-
-def sau_batch_views(img_size: int = 32) -> Dict[str, BatchCompose]:
-    """SAU's views (configs/_base_/datasets/sau_cifar_views.py) as batch
-    ops: v1 crop + flip; v2 = v1 + AutoAugment (CIFAR-10 policy, gray fill)
-    + Cutout (1 hole, 16 px, zero fill); v3 SimAugment."""
-    def v1():
-        return BatchRandomCropFlip(img_size, 4, 0.5, img_size)
-
-    return dict(
-        v1=BatchCompose([v1()]),
-        v2=BatchCompose([v1(), BatchCIFAR10AutoAugment(),
-                         BatchCutout(1, 16, img_size)]),
-        v3=BatchCompose([BatchSimAugment(img_size, img_size=img_size)]))
