@@ -357,3 +357,21 @@ def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
     readme.write_text('no markers\n')
     with pytest.raises(LedgerError, match='results:start'):
         update_readme(str(readme), results)
+
+
+def test_ledger_counts_the_planted_records_of_a_manifest(tmp_path):
+    from sau_mm.analysis.results_ledger import _synthetic, _synthetic_text
+    manifest = tmp_path / 'manifest.jsonl'
+    rows = [dict(path=f'{i}.png', label=i % 2, source='oracle',
+                 planted=kind)
+            for i, kind in enumerate([None, 'off_class', 'degraded',
+                                      'off_class', None])]
+    manifest.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    syn = _synthetic(str(manifest))
+    assert syn['images'] == 5 and syn['sources'] == {'oracle': 5}
+    assert syn['planted'] == {'off_class': 2, 'degraded': 1}
+    assert _synthetic_text(dict(synthetic=syn)) == (
+        'oracle 5 (planted: degraded 1, off_class 2)')
+    rows = [dict(r, planted=None) for r in rows]
+    manifest.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    assert 'planted' not in _synthetic(str(manifest))

@@ -23,6 +23,7 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from sau_mm.datasets.manifest import read_manifest
+from sau_mm.datasets.planted_noise import PLANTED_KEY
 from sau_mm.utils.fileio import atomic_write
 from .run_records import load_run
 from .tables import (fmt_duration, fmt_pct, render_markdown, run_row,
@@ -63,6 +64,10 @@ def _synthetic(manifest: Optional[str]) -> Optional[dict]:
         records = read_manifest(manifest)
         out.update(images=len(records),
                    sources=dict(Counter(r.source for r in records)))
+        planted = Counter(r.extra[PLANTED_KEY] for r in records
+                          if r.extra.get(PLANTED_KEY))
+        if planted:
+            out['planted'] = dict(planted)
     return out
 
 
@@ -156,7 +161,12 @@ def _synthetic_text(r: dict) -> str:
         return '-'
     sources = syn.get('sources')
     if sources:
-        return ', '.join(f'{k} {v}' for k, v in sorted(sources.items()))
+        text = ', '.join(f'{k} {v}' for k, v in sorted(sources.items()))
+        planted = syn.get('planted')
+        if planted:
+            text += ' (planted: ' + ', '.join(
+                f'{k} {v}' for k, v in sorted(planted.items())) + ')'
+        return text
     return osp.basename(osp.dirname(syn['manifest'])) or syn['manifest']
 
 
