@@ -10,12 +10,13 @@ import subprocess
 import sys
 from collections import Counter
 
-from data_factory import make_image_folder
 from mmengine.config import Config
 from mmengine.runner import Runner
-from runner_utils import small_cfg
 
 from sau_mm.datasets.manifest import read_manifest, resolve_path
+
+from tests.support.data import make_image_folder
+from tests.support.training import small_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = [12, 10, 8, 7, 6, 5, 4, 4, 3, 3]  # [12] * 10 at IF 4, seed 0

@@ -15,19 +15,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from data_factory import (make_cifar, make_image_folder, make_split_file,
-                          make_synthetic_manifest)
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS, MODELS
 from mmpretrain.structures import DataSample
-from runner_utils import LossRecorder, small_cfg
 
 from sau_mm.engine.hooks import FeatureStatisticsHook
 from sau_mm.engine.hooks.runner_access import real_image_loader
 from sau_mm.models.losses import GradualBalancedLoss, LogitAdjustedLoss
 from sau_mm.models.utils import CalibratedTailFeatures
+
+from tests.support.data import (make_cifar, make_image_folder, make_split_file,
+                                make_synthetic_manifest)
+from tests.support.training import LossRecorder, small_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1 = osp.join(ROOT, 'configs/glag/resnet32_cifar10lt_stage1.py')
@@ -96,9 +97,8 @@ def test_gradual_balanced_loss_schedule_options_and_errors():
 
 # ------------------------------------------------------------ stage 1 run
 @pytest.fixture(scope='module')
-def cifar10(tmp_path_factory):
-    return make_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10', 10,
-                      train_per_class=40, test_per_class=4)
+def cifar10(cifar10_pickles):
+    return cifar10_pickles(40, 4)
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-from data_factory import make_cifar, make_synthetic_manifest
 from PIL import Image
 
 from sau_mm.analysis import compare_runs
@@ -18,6 +17,8 @@ from sau_mm.analysis.noise_detection import (FIGURE_SIZE, NoiseDetectionError,
                                              detection_report)
 from sau_mm.analysis.figures import DPI
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
+
+from tests.support.data import make_cifar, make_synthetic_manifest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLASSES = ['a', 'b', 'c']
@@ -197,10 +198,10 @@ def test_tiny_sau_run_flags_planted_off_class_images_more_than_clean(
     check separates the classes from the first epoch."""
     import torch
     from mmengine.runner import Runner
-    from runner_utils import small_cfg
-    from test_sau_training import DATASET, SAU, TINY_MODEL
 
     from sau_mm.datasets.planted_noise import plant_bad_images
+    from tests.support.training import TINY_SAU, small_cfg
+    from tests.test_sau_training import DATASET, SAU
     root = make_cifar(str(tmp_path / 'c10'), 'cifar10', 10,
                       train_per_class=12, test_per_class=2)
     pool = make_synthetic_manifest(str(tmp_path / 'pool'), [24] * 10)
@@ -215,7 +216,7 @@ def test_tiny_sau_run_flags_planted_off_class_images_more_than_clean(
                     dataset_key=DATASET, randomness=dict(seed=0),
                     **{f'{DATASET}.synthetic_manifest': manifest,
                        f'{DATASET}.target_count': 12,
-                       f'{DATASET}.pipeline': pipeline, **TINY_MODEL,
+                       f'{DATASET}.pipeline': pipeline, **TINY_SAU,
                        'train_dataloader.batch_size': 40})
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # a model this small only loses with more

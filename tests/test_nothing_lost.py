@@ -16,13 +16,10 @@ import time
 import numpy as np
 import pytest
 import torch
-from data_factory import make_cifar
-from generation_fixtures import FakeLLM, one_torch_thread
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
-from runner_utils import dataloader_overrides, small_cfg
 
 from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.engine.checkpoint_files import (CheckpointError,
@@ -35,8 +32,10 @@ from sau_mm.generation.text2image.plan import compute_plan, write_plan
 from sau_mm.generation.text2image.prompts import (LLMClient,
                                                   PromptEndpointError)
 
+from tests.support.generation import FakeLLM, one_torch_thread
+from tests.support.training import dataloader_overrides, small_cfg
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TESTS = osp.dirname(osp.abspath(__file__))
 CE = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce.py')
 EPOCHS = 3
 
@@ -54,9 +53,8 @@ class MetricRecorder(Hook):
 
 
 @pytest.fixture(scope='module')
-def cifar10(tmp_path_factory):
-    return make_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10', 10,
-                      train_per_class=16, test_per_class=4)
+def cifar10(cifar10_pickles):
+    return cifar10_pickles(16, 4)
 
 
 # lr 0.1: top-1 moves up and down between epochs, so a best that forgot
@@ -110,12 +108,12 @@ def read_last_checkpoint(work):
 
 KILLER = textwrap.dedent('''
     import os, signal, sys
-    sys.path.insert(0, {tests!r})
+    sys.path.insert(0, {root!r})
     import sau_mm  # noqa: F401
     import torch
     from mmengine.fileio.backends import LocalBackend
     from mmengine.runner import Runner
-    from runner_utils import dataloader_overrides, small_cfg
+    from tests.support.training import small_cfg
 
     real_put = LocalBackend.put
 
@@ -145,7 +143,7 @@ def test_sigkill_mid_save_keeps_the_previous_checkpoint_and_resumes(
     best_* file, MMEngine's best score)."""
     work = str(tmp_path / 'killed')
     script = tmp_path / 'killer.py'
-    script.write_text(KILLER.format(tests=TESTS, target='epoch_2.pth',
+    script.write_text(KILLER.format(root=ROOT, target='epoch_2.pth',
                                     config=CE, data=cifar10, work=work,
                                     epochs=EPOCHS, lr=LR))
     proc = subprocess.run([sys.executable, str(script)], cwd=ROOT,

@@ -17,7 +17,6 @@ import time
 
 import pytest
 import torch
-from data_factory import make_image_folder
 from mmengine.config import DictAction
 
 from sau_mm.datasets.folder_subset import subset_image_folder
@@ -26,6 +25,8 @@ from sau_mm.pipeline import (EXIT_CHANGED, PipelineConfigError, build_stages,
                              load_pipeline, run_pipeline)
 from sau_mm.pipeline.progress import ProgressReader
 from sau_mm.pipeline.stages import format_value
+
+from tests.support.data import make_image_folder
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = 'configs/pipelines/diffult_sau_tiny.py'
@@ -489,22 +490,21 @@ def test_a_failed_stage_stops_the_run_and_shows_its_output(tmp_path,
         assert json.load(f)['stages']['prepare_data']['status'] == 'running'
 
 
-def test_text_to_image_stages_run_and_verify(tmp_path, monkeypatch):
+def test_text_to_image_stages_run_and_verify(tiny_sd_pipeline, tiny_clip,
+                                            tmp_path, monkeypatch):
     """The text-to-image preset's four generator stages on a generated image
     folder, a tiny random diffusers pipeline and a tiny random CLIP (their
     numbers mean nothing), then a plan that finds them done."""
-    from generation_fixtures import make_tiny_clip, make_tiny_pipeline
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
     data = make_image_folder(str(tmp_path / 'data'), [8] * 10)
     make_image_folder(data, [1] * 10, split='test')
-    clip_config, clip_checkpoint, clip = make_tiny_clip(str(tmp_path / 'c'))
+    clip_config, clip_checkpoint, clip = tiny_clip
     options = {
         'dataset.train.data_root': data, 'dataset.test.data_root': data,
         'dataset.train.imbalance_factor': 4, 'num_workers': 0,
         'stages.plan.oversample': 1.0,
-        'stages.generate.pipeline_dir': make_tiny_pipeline(
-            str(tmp_path / 'pipe')),
+        'stages.generate.pipeline_dir': tiny_sd_pipeline,
         'stages.generate.pipeline_class': 'StableDiffusionPipeline',
         'stages.generate.steps': 2, 'stages.generate.batch_size': 16,
         'stages.generate.device': 'cpu',
