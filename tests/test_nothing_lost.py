@@ -134,6 +134,10 @@ KILLER = textwrap.dedent('''
 ''')
 
 
+# The kill tests, one per way a kill can leave a work dir: inside a
+# checkpoint file's write (a real SIGKILL in a subprocess: the atomic write),
+# between a checkpoint and the end of its validation (the revalidation on
+# resume), inside last_checkpoint's write (the stale temp file on resume).
 @pytest.mark.slow
 def test_sigkill_mid_save_keeps_the_previous_checkpoint_and_resumes(
         cifar10, straight, tmp_path):
@@ -170,7 +174,7 @@ class Killed(BaseException):
     """Stands for a SIGKILL inside this process."""
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # kill path: between a checkpoint and its validation
 def test_kill_between_save_and_validation_end_revalidates_on_resume(
         cifar10, straight, tmp_path, monkeypatch):
     """Killed while writing best_lt_top1_epoch_1.pth (epoch_1.pth already
@@ -267,6 +271,7 @@ def test_train_tool_resume_on_truncated_file_and_fallback(cifar10, straight,
     assert checkpoint_problem(bad) is None  # rewritten whole
 
 
+# kill path: inside the write of last_checkpoint
 def test_plain_resume_after_a_kill_inside_the_last_checkpoint_write(
         cifar10, tmp_path, monkeypatch):
     """A kill while last_checkpoint is written leaves
