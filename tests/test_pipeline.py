@@ -533,6 +533,7 @@ def test_a_failed_stage_stops_the_run_and_shows_its_output(tmp_path,
         assert json.load(f)['stages']['prepare_data']['status'] == 'running'
 
 
+@pytest.mark.slow
 def test_text_to_image_stages_run_and_verify(tiny_sd_pipeline, tiny_clip,
                                             tmp_path, monkeypatch):
     """The text-to-image preset's four generator stages on a generated image
