@@ -19,14 +19,13 @@ from sau_mm.models.utils.batch_views import (BatchCIFAR10AutoAugment,
                                              BatchCutout, BatchRandomCropFlip,
                                              BatchSimAugment)
 
-from tests.support.training import (TINY_SAU, LossRecorder, dist_train,
-                                    no_worker_options, small_cfg)
+from tests.support.training import (SAU_DATASET, TINY_SAU, LossRecorder,
+                                    dist_train, no_worker_options, small_cfg)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CE_CPU = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce.py')
 CE_DEVICE = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce_device.py')
 SAU_DEVICE = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt_device.py')
-SAU_DATASET = 'train_dataloader.dataset.dataset'
 MEAN = [125.3069184, 122.95035885, 113.8654662]
 STD = [62.99324415, 62.08868775, 66.7048584]
 

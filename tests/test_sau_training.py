@@ -10,12 +10,11 @@ from sau_mm.datasets.transforms import CONTRASTIVE_VIEWS
 from sau_mm.engine.hooks.runner_access import real_image_loader
 
 from tests.support.data import make_synthetic_manifest
-from tests.support.training import (TINY_SAU, LossRecorder, dist_train,
-                                    no_worker_options, small_cfg)
+from tests.support.training import (SAU_DATASET, TINY_SAU, LossRecorder,
+                                    dist_train, no_worker_options, small_cfg)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
-DATASET = 'train_dataloader.dataset.dataset'
 
 
 @pytest.fixture(scope='module')
@@ -25,8 +24,9 @@ def data(sau_data):
 
 def sau_cfg(data, work_dir, epochs=2, **overrides):
     root, manifest = data
-    return small_cfg(SAU, root, work_dir, epochs=epochs, dataset_key=DATASET,
-                     **{f'{DATASET}.synthetic_manifest': manifest,
+    return small_cfg(SAU, root, work_dir, epochs=epochs,
+                     dataset_key=SAU_DATASET,
+                     **{f'{SAU_DATASET}.synthetic_manifest': manifest,
                         **TINY_SAU, **overrides})
 
 
@@ -66,7 +66,8 @@ def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
                 dict(type='SAUViews', v1=[], v2=[flip], v3=[]),
                 dict(type='PackInputs')]
     runner = Runner.from_cfg(
-        sau_cfg(data, str(tmp_path), **{f'{DATASET}.pipeline': pipeline}))
+        sau_cfg(data, str(tmp_path),
+                **{f'{SAU_DATASET}.pipeline': pipeline}))
     runner.train_loop  # builds the dataloader
     model = runner.model
     dataset = runner.train_dataloader.dataset.dataset
@@ -110,9 +111,9 @@ def test_sau_resume_continues_identically(data, tmp_path):
 @pytest.mark.slow
 def test_sau_two_process_cpu_ddp(data, tmp_path):
     root, manifest = data
-    options = [f'{DATASET}.data_root={root}',
-               f'{DATASET}.synthetic_manifest={manifest}',
-               f'{DATASET}.imbalance_factor=4',
+    options = [f'{SAU_DATASET}.data_root={root}',
+               f'{SAU_DATASET}.synthetic_manifest={manifest}',
+               f'{SAU_DATASET}.imbalance_factor=4',
                f'val_dataloader.dataset.data_root={root}',
                'train_cfg.max_epochs=1'] + [
                    f'{k}={v}' for k, v in TINY_SAU.items()

@@ -6,6 +6,9 @@ import sys
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
+# The key of the real long-tailed dataset inside the SAU configs' training
+# dataset (a MixPartnerDataset).
+SAU_DATASET = 'train_dataloader.dataset.dataset'
 # The tiny SAU model of the tests (--cfg-options of configs/sau/*.py): a
 # ResNet-32 of width 8 (32 features), a 64-16 projector, batch 16.
 TINY_SAU = {
