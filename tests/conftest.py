@@ -78,7 +78,7 @@ def cifar10_pickles(tmp_path_factory):
         key = (train_per_class, test_per_class)
         if key not in made:
             folder = tmp_path_factory.mktemp(
-                f'cifar10_{train_per_class}_{test_per_class}')
+                f'cifar10_{train_per_class}x{test_per_class}_')
             made[key] = make_cifar(str(folder), 'cifar10', 10,
                                    train_per_class=train_per_class,
                                    test_per_class=test_per_class)
