@@ -1,6 +1,6 @@
 """Fixtures shared by the test files: the real CIFAR-10 (JPEG) data (the one
-place that decides what happens when it is missing) and the expensive
-set-ups several files read."""
+place that decides what happens when it is missing), generated data and the
+tiny models several files use."""
 import os
 import os.path as osp
 import tarfile
@@ -10,6 +10,10 @@ import pytest
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 import sau_mm  # noqa: E402,F401  (its compat fixes before anything else)
+import torch  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+from sau_mm.generation.diffult import ClassConditionalDDPM  # noqa: E402
 
 from tests.support import CIFAR10_JPEG_ARCHIVE, CIFAR10_JPEG_DIR  # noqa: E402
 from tests.support.data import make_cifar, make_synthetic_manifest  # noqa: E402
@@ -111,3 +115,20 @@ def tiny_clip(tmp_path_factory):
     model (tests.support.generation.make_tiny_clip), built and registered
     once. Read-only."""
     return make_tiny_clip(str(tmp_path_factory.mktemp('tiny_clip')))
+
+
+@pytest.fixture(scope='session')
+def tiny_ddpm():
+    """A random DiffuLT ClassConditionalDDPM of 4 classes and 8x8 images
+    (a 2-level UNet, seed 0), in eval mode. Tests may wrap its methods
+    (monkeypatch, undone after) but not change its weights."""
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    return ClassConditionalDDPM(
+        4,
+        dict(sample_size=8, block_out_channels=(8, 16),
+             down_block_types=('DownBlock2D', 'AttnDownBlock2D'),
+             up_block_types=('AttnUpBlock2D', 'UpBlock2D'),
+             layers_per_block=1, norm_num_groups=4, attention_head_dim=None),
+        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5] * 3,
+                               std=[127.5] * 3)).eval()

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.hooks import Hook
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
 
@@ -25,7 +24,6 @@ from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.engine.checkpoint_files import (CheckpointError,
                                             checkpoint_problem,
                                             resolve_resume)
-from sau_mm.generation.diffult import ClassConditionalDDPM
 from sau_mm.generation.diffult.sampling import sample_complement
 from sau_mm.generation.text2image import cli
 from sau_mm.generation.text2image.plan import compute_plan, write_plan
@@ -310,17 +308,9 @@ REAL = [6, 4, 2, 1]  # plan: 0, 2, 4, 5 images
 
 
 @pytest.fixture(scope='module')
-def ddpm():
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    return ClassConditionalDDPM(
-        len(REAL),
-        dict(sample_size=8, block_out_channels=(8, 16),
-             down_block_types=('DownBlock2D', 'AttnDownBlock2D'),
-             up_block_types=('AttnUpBlock2D', 'UpBlock2D'),
-             layers_per_block=1, norm_num_groups=4, attention_head_dim=None),
-        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5] * 3,
-                               std=[127.5] * 3)).eval()
+def ddpm(tiny_ddpm):
+    assert tiny_ddpm.num_classes == len(REAL)
+    return tiny_ddpm
 
 
 def record_unet_rows(model):
