@@ -1,20 +1,24 @@
+"""Fixtures shared by the test files: the real CIFAR-10 (JPEG) data (the one
+place that decides what happens when it is missing), generated data and the
+tiny models several files use."""
 import os
 import os.path as osp
-import sys
 import tarfile
 
 import pytest
 
-# Tests import sau_mm (compat fixes) before anything else, and the data factory.
-sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 
-import sau_mm  # noqa: E402,F401
+import sau_mm  # noqa: E402,F401  (its compat fixes before anything else)
+import torch  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CIFAR10_JPEG_DIR = osp.join(ROOT, 'data', 'cifar10-jpeg')
-CIFAR10_JPEG_ARCHIVE = osp.normpath(
-    osp.join(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz'))
+from sau_mm.generation.diffult import ClassConditionalDDPM  # noqa: E402
+
+from tests.support import CIFAR10_JPEG_ARCHIVE, CIFAR10_JPEG_DIR  # noqa: E402
+from tests.support.data import make_cifar, make_synthetic_manifest  # noqa: E402
+from tests.support.generation import (make_tiny_clip,  # noqa: E402
+                                      make_tiny_pipeline, one_torch_thread)
 
 
 def cifar10_jpeg_problem(root: str):
@@ -63,3 +67,68 @@ def cifar10_jpeg_root(tmp_path_factory) -> str:
                     f'complete CIFAR-10 (JPEG) copy: {problem}.',
                     pytrace=False)
     return root
+
+
+# ------------------------------------------------------- generated data
+@pytest.fixture(scope='session')
+def cifar10_pickles(tmp_path_factory):
+    """``make(train_per_class, test_per_class)``: the data_root of generated
+    CIFAR-10 pickles of that size (tests.support.data.make_cifar, seed 0),
+    made once per size for the whole session. Read-only: tests that change
+    data make their own."""
+    made = {}
+
+    def make(train_per_class: int, test_per_class: int) -> str:
+        key = (train_per_class, test_per_class)
+        if key not in made:
+            folder = tmp_path_factory.mktemp(
+                f'cifar10_{train_per_class}x{test_per_class}_')
+            made[key] = make_cifar(str(folder), 'cifar10', 10,
+                                   train_per_class=train_per_class,
+                                   test_per_class=test_per_class)
+        return made[key]
+    return make
+
+
+@pytest.fixture(scope='session')
+def sau_data(cifar10_pickles, tmp_path_factory):
+    """(data_root, synthetic manifest) of the tiny SAU runs: CIFAR-10
+    pickles with 12 training / 2 test images per class and 12 generated
+    images per class (tests.support.data.make_synthetic_manifest)."""
+    manifest = make_synthetic_manifest(
+        str(tmp_path_factory.mktemp('sau_synthetic')), [12] * 10)
+    return cifar10_pickles(12, 2), manifest
+
+
+# ------------------------------------------------- tiny generation models
+@pytest.fixture(scope='session')
+def tiny_sd_pipeline(tmp_path_factory):
+    """The folder of a random tiny StableDiffusionPipeline
+    (tests.support.generation.make_tiny_pipeline), built once. Read-only."""
+    with one_torch_thread():
+        return make_tiny_pipeline(str(tmp_path_factory.mktemp('tiny_sd')))
+
+
+@pytest.fixture(scope='session')
+def tiny_clip(tmp_path_factory):
+    """(config file, checkpoint, model name) of a random tiny open_clip
+    model (tests.support.generation.make_tiny_clip), built and registered
+    once. Read-only."""
+    return make_tiny_clip(str(tmp_path_factory.mktemp('tiny_clip')))
+
+
+@pytest.fixture(scope='session')
+def tiny_ddpm():
+    """A random DiffuLT ClassConditionalDDPM of 4 classes and 8x8 images
+    (a 2-level UNet, seed 0), in eval mode. Tests may wrap its methods
+    (monkeypatch, undone after) but not change its weights."""
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    return ClassConditionalDDPM(
+        4,
+        dict(sample_size=8, block_out_channels=(8, 16),
+             down_block_types=('DownBlock2D', 'AttnDownBlock2D'),
+             up_block_types=('AttnUpBlock2D', 'UpBlock2D'),
+             layers_per_block=1, norm_num_groups=4, attention_head_dim=None),
+        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5] * 3,
+                               std=[127.5] * 3)).eval()

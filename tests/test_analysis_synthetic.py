@@ -17,7 +17,6 @@ import time
 import numpy as np
 import pytest
 import torch
-from data_factory import class_images, make_image_folder
 from mmengine.config import Config
 from PIL import Image
 
@@ -29,6 +28,8 @@ from sau_mm.analysis.feature_metrics import (equal_size, frechet_distance,
 from sau_mm.analysis.synthetic_report import fd_cell, set_metrics
 from sau_mm.analysis.synthetic_sets import load_synthetic_set
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
+
+from tests.support.data import class_images, make_image_folder
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CE = osp.join(ROOT, 'configs/baselines/resnet32_image_folder/ce.py')

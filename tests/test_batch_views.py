@@ -21,7 +21,6 @@ import sau_mm  # noqa: F401  (compat fixes before mmpretrain/torchvision)
 import numpy as np
 import pytest
 import torch
-from data_factory import class_images
 from mmengine.config import Config
 from mmpretrain.registry import BATCH_AUGMENTS, TRANSFORMS
 from PIL import Image
@@ -39,6 +38,8 @@ from sau_mm.models.utils.batch_views import (AA_OPS, BatchCIFAR10AutoAugment,
                                              BatchSimAugment)
 from sau_mm.models.utils.batch_views import functional as F
 from sau_mm.models.utils.batch_views import sau_batch_views
+
+from tests.support.data import class_images
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VIEWS = Config.fromfile(

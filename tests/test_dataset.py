@@ -3,15 +3,16 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from data_factory import (cifar_as_image_folder, make_cifar,
-                          make_image_folder, make_split_file,
-                          make_synthetic_manifest)
 from mmpretrain.registry import DATASETS
 
 from PIL import Image
 
 from sau_mm.datasets.long_tail import long_tail_counts
 from sau_mm.datasets.sources import read_cifar
+
+from tests.support.data import (cifar_as_image_folder, make_cifar,
+                                make_image_folder, make_split_file,
+                                make_synthetic_manifest)
 
 PIPE = [dict(type='LoadImage'),
         dict(type='PackInputs', algorithm_keys=['is_synthetic'])]

@@ -6,14 +6,11 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from data_factory import make_cifar, make_synthetic_manifest
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS, MODELS, OPTIM_WRAPPERS
-from runner_utils import (LossRecorder, dist_train, no_worker_options,
-                          small_cfg)
 
 from sau_mm.datasets.transforms import SAUView
 from sau_mm.datasets.transforms.loading import LoadImage
@@ -22,27 +19,21 @@ from sau_mm.models.utils.batch_views import (BatchCIFAR10AutoAugment,
                                              BatchCutout, BatchRandomCropFlip,
                                              BatchSimAugment)
 
+from tests.support.training import (SAU_DATASET, TINY_SAU, LossRecorder,
+                                    dist_train, no_worker_options, small_cfg)
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CE_CPU = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce.py')
 CE_DEVICE = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce_device.py')
 SAU_DEVICE = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt_device.py')
-SAU_DATASET = 'train_dataloader.dataset.dataset'
-TINY_SAU = {
-    'model.backbone.base_channels': 8, 'model.head.in_channels': 32,
-    'model.projector.in_channels': 32, 'model.projector.hidden_channels': 64,
-    'model.projector.out_channels': 16, 'train_dataloader.batch_size': 16,
-}
 MEAN = [125.3069184, 122.95035885, 113.8654662]
 STD = [62.99324415, 62.08868775, 66.7048584]
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('device')
-    root = make_cifar(str(tmp / 'c10'), 'cifar10', 10, train_per_class=12,
-                      test_per_class=2)
-    manifest = make_synthetic_manifest(str(tmp / 'syn'), [12] * 10)
-    return root, manifest, str(tmp / 'cache')
+def data(sau_data, tmp_path_factory):
+    """The tiny SAU data and this module's decoded-image cache folder."""
+    return (*sau_data, str(tmp_path_factory.mktemp('device') / 'cache'))
 
 
 def ce_cfg(data, config, work_dir, epochs=2, **overrides):

@@ -4,16 +4,17 @@ import os.path as osp
 
 import pytest
 import torch
-from data_factory import make_image_folder
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
 from PIL import Image
-from runner_utils import LossRecorder
 
 from sau_mm.generation.diffult import ClassConditionalDDPM, load_generator
 from sau_mm.generation.diffult.benchmark import benchmark
+
+from tests.support.data import make_image_folder
+from tests.support.training import LossRecorder
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL = osp.join(ROOT, 'configs/diffult/ddpm_small_cifar10jpeg_lt.py')

@@ -6,12 +6,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import torch
-from mmengine.registry import init_default_scope
 from PIL import Image
 
 from sau_mm.datasets.manifest import read_manifest, resolve_path
-from sau_mm.generation.diffult import ClassConditionalDDPM
 from sau_mm.generation.complement import complement_counts, image_seed
 from sau_mm.generation.diffult.sampling import sample_complement
 
@@ -19,17 +16,9 @@ REAL = [6, 4, 2, 1]
 
 
 @pytest.fixture(scope='module')
-def model():
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    return ClassConditionalDDPM(
-        len(REAL),
-        dict(sample_size=8, block_out_channels=(8, 16),
-             down_block_types=('DownBlock2D', 'AttnDownBlock2D'),
-             up_block_types=('AttnUpBlock2D', 'UpBlock2D'),
-             layers_per_block=1, norm_num_groups=4, attention_head_dim=None),
-        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5] * 3,
-                               std=[127.5] * 3)).eval()
+def model(tiny_ddpm):
+    assert tiny_ddpm.num_classes == len(REAL)
+    return tiny_ddpm
 
 
 def test_plan_fills_each_class_to_the_target():

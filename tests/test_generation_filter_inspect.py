@@ -9,8 +9,6 @@ import numpy as np
 import open_clip
 import pytest
 import torch
-from data_factory import class_images, make_image_folder
-from generation_fixtures import ROOT, make_tiny_clip
 from PIL import Image
 
 from sau_mm.datasets import LongTailSyntheticDataset
@@ -22,13 +20,16 @@ from sau_mm.generation.text2image.clip_filter import (ClipScorer,
 from sau_mm.generation.text2image.plan import (plan_from_config, read_plan,
                                                write_plan)
 
+from tests.support import ROOT
+from tests.support.data import class_images, make_image_folder
+
 CONFIG = osp.join(
     ROOT, 'configs/baselines/resnet32_cifar10jpeg_lt/ce_real_synthetic.py')
 
 
 @pytest.fixture(scope='module')
-def clip(tmp_path_factory):
-    return make_tiny_clip(str(tmp_path_factory.mktemp('clip')))
+def clip(tiny_clip):
+    return tiny_clip
 
 
 @pytest.fixture(scope='module')

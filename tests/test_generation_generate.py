@@ -7,7 +7,6 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from generation_fixtures import make_tiny_pipeline, one_torch_thread
 from PIL import Image
 
 from sau_mm.datasets.manifest import read_manifest
@@ -18,14 +17,15 @@ from sau_mm.generation.text2image.generate import (GenerationSettingsError,
 from sau_mm.generation.text2image.plan import compute_plan, write_plan
 from sau_mm.generation.text2image.prompts import make_prompts
 
+from tests.support.generation import one_torch_thread
+
 CLASSES = ['cat', 'dog', 'ship']
 STEPS, GUIDANCE = 2, 3.0
 
 
 @pytest.fixture(scope='module')
-def pipe_dir(tmp_path_factory):
-    with one_torch_thread():
-        yield make_tiny_pipeline(str(tmp_path_factory.mktemp('models')))
+def pipe_dir(tiny_sd_pipeline):
+    return tiny_sd_pipeline
 
 
 @pytest.fixture(scope='module')

@@ -9,24 +9,21 @@ import signal
 
 import pytest
 
-from generation_fixtures import (assert_exact_manifest, finished_images,
-                                 make_tiny_pipeline, one_torch_thread,
-                                 run_and_signal)
-
 from sau_mm.generation.text2image import cli
 from sau_mm.generation.text2image.plan import compute_plan, write_plan
 from sau_mm.generation.text2image.prompts import make_prompts
 
+from tests.support.generation import (assert_exact_manifest, finished_images,
+                                      one_torch_thread, run_and_signal)
 
-def interrupt_generation(tmp_path, classes, real_counts, sig):
+
+def interrupt_generation(tmp_path, pipe_dir, classes, real_counts, sig):
     """Plan + basic prompts, then `generate` in a subprocess that gets
     ``sig`` once 8 images are done: (out_dir, argv, exit code, output)."""
     out = str(tmp_path / 'out')
     plan = compute_plan(classes, real_counts, resolution=32)
     write_plan(out, plan)
     make_prompts(out, plan)
-    with one_torch_thread():
-        pipe_dir = make_tiny_pipeline(str(tmp_path / 'models'))
     argv = ['generate', '--out-dir', out, '--pipeline-dir', pipe_dir,
             '--steps', '6', '--batch-size', '4', '--device', 'cpu']
     code, output = run_and_signal(argv, out, sig, 8)
@@ -35,9 +32,10 @@ def interrupt_generation(tmp_path, classes, real_counts, sig):
 
 
 @pytest.mark.slow
-def test_sigkilled_generation_resumes_to_the_exact_plan(tmp_path, capsys):
+def test_sigkilled_generation_resumes_to_the_exact_plan(tiny_sd_pipeline,
+                                                        tmp_path, capsys):
     out, argv, code, _ = interrupt_generation(
-        tmp_path, ['cat', 'dog', 'ship'], [60, 10, 0], signal.SIGKILL)
+        tmp_path, tiny_sd_pipeline, ['cat', 'dog', 'ship'], [60, 10, 0], signal.SIGKILL)
     assert code == -signal.SIGKILL
     done = len(finished_images(out))
     assert 8 <= done < 110
@@ -49,9 +47,9 @@ def test_sigkilled_generation_resumes_to_the_exact_plan(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_sigterm_stops_cleanly_and_resumes(tmp_path):
+def test_sigterm_stops_cleanly_and_resumes(tiny_sd_pipeline, tmp_path):
     out, argv, code, output = interrupt_generation(
-        tmp_path, ['cat', 'dog'], [40, 0], signal.SIGTERM)
+        tmp_path, tiny_sd_pipeline, ['cat', 'dog'], [40, 0], signal.SIGTERM)
     assert code == 128 + signal.SIGTERM, output[-3000:]
     assert 'SIGTERM: stopping; rerun the same command to resume' in output
     assert 8 <= len(finished_images(out)) < 40

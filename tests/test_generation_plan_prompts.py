@@ -6,8 +6,6 @@ import os.path as osp
 import socket
 
 import pytest
-from data_factory import make_image_folder
-from generation_fixtures import ROOT, FakeLLM
 
 from sau_mm.generation.text2image import cli
 from sau_mm.generation.text2image.layout import PROMPT_CACHE, StageError
@@ -17,6 +15,10 @@ from sau_mm.generation.text2image.prompts import (LLMClient,
                                                   PromptEndpointError,
                                                   dedup_key, make_prompts,
                                                   read_prompts)
+
+from tests.support import ROOT
+from tests.support.data import make_image_folder
+from tests.support.generation import FakeLLM
 
 CONFIG = osp.join(
     ROOT, 'configs/baselines/resnet32_cifar10jpeg_lt/ce_real_synthetic.py')

@@ -6,25 +6,25 @@ import os.path as osp
 import subprocess
 import sys
 
-from data_factory import make_image_folder
-from generation_fixtures import (ROOT, make_tiny_clip, make_tiny_pipeline,
-                                 one_torch_thread)
-
 from sau_mm.datasets.manifest import read_manifest
 from sau_mm.generation.text2image import cli
+
+from tests.support import ROOT
+from tests.support.data import make_image_folder
+from tests.support.generation import one_torch_thread
 
 CONFIG = osp.join(
     ROOT, 'configs/baselines/resnet32_cifar10jpeg_lt/ce_real_synthetic.py')
 
 
-def test_stages_then_train_on_the_manifest(tmp_path):
+def test_stages_then_train_on_the_manifest(tiny_sd_pipeline, tiny_clip,
+                                           tmp_path):
     data = make_image_folder(str(tmp_path / 'data'), [20] * 10)
     make_image_folder(data, [2] * 10, split='test')
     out = str(tmp_path / 'synthetic')
     with one_torch_thread():
-        pipe_dir = make_tiny_pipeline(str(tmp_path / 'models'))
-        clip_config, clip_ckpt, clip_name = make_tiny_clip(
-            str(tmp_path / 'models'))
+        pipe_dir = tiny_sd_pipeline
+        clip_config, clip_ckpt, clip_name = tiny_clip
         for argv in (
                 ['plan', CONFIG, '--cfg-options',
                  f'train_dataloader.dataset.data_root={data}',

@@ -7,7 +7,7 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
+import runpy
 import sys
 from types import SimpleNamespace
 
@@ -15,19 +15,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from data_factory import (make_cifar, make_image_folder, make_split_file,
-                          make_synthetic_manifest)
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS, MODELS
 from mmpretrain.structures import DataSample
-from runner_utils import LossRecorder, small_cfg
 
 from sau_mm.engine.hooks import FeatureStatisticsHook
 from sau_mm.engine.hooks.runner_access import real_image_loader
 from sau_mm.models.losses import GradualBalancedLoss, LogitAdjustedLoss
 from sau_mm.models.utils import CalibratedTailFeatures
+
+from tests.support.data import (make_cifar, make_image_folder, make_split_file,
+                                make_synthetic_manifest)
+from tests.support.training import LossRecorder, small_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1 = osp.join(ROOT, 'configs/glag/resnet32_cifar10lt_stage1.py')
@@ -96,9 +97,8 @@ def test_gradual_balanced_loss_schedule_options_and_errors():
 
 # ------------------------------------------------------------ stage 1 run
 @pytest.fixture(scope='module')
-def cifar10(tmp_path_factory):
-    return make_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10', 10,
-                      train_per_class=40, test_per_class=4)
+def cifar10(cifar10_pickles):
+    return cifar10_pickles(40, 4)
 
 
 @pytest.fixture(scope='module')
@@ -434,31 +434,36 @@ def test_stage2_resumes_exactly(stage1, cifar10, tmp_path):
 
 
 # ------------------------------------------------- tools, both stages
-def test_stage1_then_stage2_through_the_tools(cifar10, tmp_path):
+def test_stage1_then_stage2_through_the_tools(cifar10, tmp_path,
+                                              monkeypatch):
+    """tools/train.py stage 1, stage 2 from its checkpoint, tools/test.py
+    (run in this process); what each logged."""
     common = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test')
               for k in (f'dataset.data_root={cifar10}', 'num_workers=0',
                         'persistent_workers=False')]
     common += ['train_dataloader.batch_size=64', 'train_cfg.max_epochs=1',
                'train_dataloader.dataset.imbalance_factor=4'] + [
                    f'{k}={v}' for k, v in TINY.items()]
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
 
-    def tool(*args):
-        proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return proc.stdout + proc.stderr
+    def tool(name, *args):
+        """The log of ``tools/<name> ARGS`` (the newest in its work dir)."""
+        work = args[args.index('--work-dir') + 1]
+        monkeypatch.setattr(sys, 'argv', [name, *args])
+        runpy.run_path(osp.join(ROOT, 'tools', name), run_name='__main__')
+        logs = sorted(glob.glob(osp.join(work, '2*', '*.log')))
+        with open(logs[-1]) as f:
+            return f.read()
 
     w1, w2 = str(tmp_path / 's1'), str(tmp_path / 's2')
-    out = tool('tools/train.py', STAGE1, '--work-dir', w1, '--cfg-options',
+    out = tool('train.py', STAGE1, '--work-dir', w1, '--cfg-options',
                *common)
     assert 'glag_alpha' in out
-    out = tool('tools/train.py', STAGE2, '--work-dir', w2, '--cfg-options',
+    out = tool('train.py', STAGE2, '--work-dir', w2, '--cfg-options',
                *common, f'load_from={w1}/epoch_1.pth')
     assert 'Load checkpoint from' in out and 'Feature statistics of' in out
     assert 'num_generated' in out
-    out = tool('tools/test.py', STAGE2, f'{w2}/epoch_1.pth', '--work-dir',
-               w2, '--cfg-options', *common)
+    out = tool('test.py', STAGE2, f'{w2}/epoch_1.pth', '--work-dir', w2,
+               '--cfg-options', *common)
     assert 'lt/top1' in out and 'lt/few' in out
 
 

@@ -9,8 +9,6 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(ROOT, 'data', 'cifar10-jpeg', 'train')
-SHARED = os.path.join(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz')
 
 
 def test_fetch_gpu_wheels_list():
@@ -40,10 +38,9 @@ def test_fetch_gpu_wheels_list():
 
 
 @pytest.mark.slow
-def test_gpu_check_cpu_dry_run(tmp_path):
-    if not os.path.isdir(DATA) and not os.path.exists(SHARED):
-        import pytest
-        pytest.skip('no CIFAR-10 (JPEG) here (data/ or ../shared/data)')
+def test_gpu_check_cpu_dry_run(cifar10_jpeg_root, tmp_path):
+    """The script reads data/cifar10-jpeg, or unpacks the archive there;
+    the fixture fails first, naming what to do, when neither is there."""
     env = dict(os.environ, PYTHON=sys.executable)
     proc = subprocess.run(
         ['bash', 'tools/gpu_check.sh', str(tmp_path), '--cpu-dry-run'],

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_factory import make_cifar, make_image_folder, make_synthetic_manifest
 from sau_mm.datasets import LongTailSyntheticDataset, build_or_load, cache_key
 from sau_mm.datasets import image_cache
 from sau_mm.datasets.manifest import read_manifest, write_manifest
 from sau_mm.datasets.transforms import LoadImage
+
+from tests.support.data import (make_cifar, make_image_folder,
+                                make_synthetic_manifest)
 
 
 # ------------------------------------------------------------------ helpers

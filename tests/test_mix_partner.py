@@ -6,7 +6,6 @@ import os.path as osp
 import mmengine.dataset.sampler as mme_sampler
 import pytest
 import torch
-from data_factory import make_image_folder, make_synthetic_manifest
 from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmengine.dataset import DefaultSampler, default_collate
@@ -16,6 +15,8 @@ from torch.utils.data import DataLoader
 
 from sau_mm.datasets import MixPartnerDataset, MixPartnerSampler
 from sau_mm.datasets.transforms import SAUView
+
+from tests.support.data import make_image_folder, make_synthetic_manifest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FLIP = dict(type='RandomFlip', prob=1.0, direction='horizontal')

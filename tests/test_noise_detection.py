@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-from data_factory import make_cifar, make_synthetic_manifest
 from PIL import Image
 
 from sau_mm.analysis import compare_runs
@@ -18,6 +17,8 @@ from sau_mm.analysis.noise_detection import (FIGURE_SIZE, NoiseDetectionError,
                                              detection_report)
 from sau_mm.analysis.figures import DPI
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
+
+from tests.support.data import make_synthetic_manifest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLASSES = ['a', 'b', 'c']
@@ -189,7 +190,7 @@ FLIP = dict(type='RandomFlip', prob=0.5, direction='horizontal')
 
 
 def test_tiny_sau_run_flags_planted_off_class_images_more_than_clean(
-        tmp_path):
+        cifar10_pickles, tmp_path):
     """The generated classes differ by colour only, which SAU's v3 view
     (colour jitter, grayscale) removes: with the default views the features
     stay at chance for many epochs and nearly every synthetic image is
@@ -197,12 +198,11 @@ def test_tiny_sau_run_flags_planted_off_class_images_more_than_clean(
     check separates the classes from the first epoch."""
     import torch
     from mmengine.runner import Runner
-    from runner_utils import small_cfg
-    from test_sau_training import DATASET, SAU, TINY_MODEL
 
     from sau_mm.datasets.planted_noise import plant_bad_images
-    root = make_cifar(str(tmp_path / 'c10'), 'cifar10', 10,
-                      train_per_class=12, test_per_class=2)
+    from tests.support.training import SAU_DATASET, TINY_SAU, small_cfg
+    SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
+    root = cifar10_pickles(12, 2)
     pool = make_synthetic_manifest(str(tmp_path / 'pool'), [24] * 10)
     manifest = str(tmp_path / 'planted' / 'manifest.jsonl')
     # IF 4: real 12 10 8 7 6 5 4 4 3 3, filled to 12 -> 58 records
@@ -212,10 +212,10 @@ def test_tiny_sau_run_flags_planted_off_class_images_more_than_clean(
                 dict(type='SAUViews', v1=[FLIP], v2=[FLIP], v3=[FLIP]),
                 dict(type='PackInputs')]
     cfg = small_cfg(SAU, root, str(tmp_path / 'work'), epochs=2,
-                    dataset_key=DATASET, randomness=dict(seed=0),
-                    **{f'{DATASET}.synthetic_manifest': manifest,
-                       f'{DATASET}.target_count': 12,
-                       f'{DATASET}.pipeline': pipeline, **TINY_MODEL,
+                    dataset_key=SAU_DATASET, randomness=dict(seed=0),
+                    **{f'{SAU_DATASET}.synthetic_manifest': manifest,
+                       f'{SAU_DATASET}.target_count': 12,
+                       f'{SAU_DATASET}.pipeline': pipeline, **TINY_SAU,
                        'train_dataloader.batch_size': 40})
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # a model this small only loses with more

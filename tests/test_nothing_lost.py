@@ -16,27 +16,24 @@ import time
 import numpy as np
 import pytest
 import torch
-from data_factory import make_cifar
-from generation_fixtures import FakeLLM, one_torch_thread
 from mmengine.hooks import Hook
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
-from runner_utils import dataloader_overrides, small_cfg
 
 from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.engine.checkpoint_files import (CheckpointError,
                                             checkpoint_problem,
                                             resolve_resume)
-from sau_mm.generation.diffult import ClassConditionalDDPM
 from sau_mm.generation.diffult.sampling import sample_complement
 from sau_mm.generation.text2image import cli
 from sau_mm.generation.text2image.plan import compute_plan, write_plan
 from sau_mm.generation.text2image.prompts import (LLMClient,
                                                   PromptEndpointError)
 
+from tests.support.generation import FakeLLM, one_torch_thread
+from tests.support.training import dataloader_overrides, small_cfg
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TESTS = osp.dirname(osp.abspath(__file__))
 CE = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce.py')
 EPOCHS = 3
 
@@ -54,9 +51,8 @@ class MetricRecorder(Hook):
 
 
 @pytest.fixture(scope='module')
-def cifar10(tmp_path_factory):
-    return make_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10', 10,
-                      train_per_class=16, test_per_class=4)
+def cifar10(cifar10_pickles):
+    return cifar10_pickles(16, 4)
 
 
 # lr 0.1: top-1 moves up and down between epochs, so a best that forgot
@@ -110,12 +106,12 @@ def read_last_checkpoint(work):
 
 KILLER = textwrap.dedent('''
     import os, signal, sys
-    sys.path.insert(0, {tests!r})
+    sys.path.insert(0, {root!r})
     import sau_mm  # noqa: F401
     import torch
     from mmengine.fileio.backends import LocalBackend
     from mmengine.runner import Runner
-    from runner_utils import dataloader_overrides, small_cfg
+    from tests.support.training import small_cfg
 
     real_put = LocalBackend.put
 
@@ -136,6 +132,10 @@ KILLER = textwrap.dedent('''
 ''')
 
 
+# The kill tests, one per way a kill can leave a work dir: inside a
+# checkpoint file's write (a real SIGKILL in a subprocess: the atomic write),
+# between a checkpoint and the end of its validation (the revalidation on
+# resume), inside last_checkpoint's write (the stale temp file on resume).
 @pytest.mark.slow
 def test_sigkill_mid_save_keeps_the_previous_checkpoint_and_resumes(
         cifar10, straight, tmp_path):
@@ -145,7 +145,7 @@ def test_sigkill_mid_save_keeps_the_previous_checkpoint_and_resumes(
     best_* file, MMEngine's best score)."""
     work = str(tmp_path / 'killed')
     script = tmp_path / 'killer.py'
-    script.write_text(KILLER.format(tests=TESTS, target='epoch_2.pth',
+    script.write_text(KILLER.format(root=ROOT, target='epoch_2.pth',
                                     config=CE, data=cifar10, work=work,
                                     epochs=EPOCHS, lr=LR))
     proc = subprocess.run([sys.executable, str(script)], cwd=ROOT,
@@ -172,7 +172,7 @@ class Killed(BaseException):
     """Stands for a SIGKILL inside this process."""
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # kill path: between a checkpoint and its validation
 def test_kill_between_save_and_validation_end_revalidates_on_resume(
         cifar10, straight, tmp_path, monkeypatch):
     """Killed while writing best_lt_top1_epoch_1.pth (epoch_1.pth already
@@ -269,6 +269,7 @@ def test_train_tool_resume_on_truncated_file_and_fallback(cifar10, straight,
     assert checkpoint_problem(bad) is None  # rewritten whole
 
 
+# kill path: inside the write of last_checkpoint
 def test_plain_resume_after_a_kill_inside_the_last_checkpoint_write(
         cifar10, tmp_path, monkeypatch):
     """A kill while last_checkpoint is written leaves
@@ -307,17 +308,9 @@ REAL = [6, 4, 2, 1]  # plan: 0, 2, 4, 5 images
 
 
 @pytest.fixture(scope='module')
-def ddpm():
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    return ClassConditionalDDPM(
-        len(REAL),
-        dict(sample_size=8, block_out_channels=(8, 16),
-             down_block_types=('DownBlock2D', 'AttnDownBlock2D'),
-             up_block_types=('AttnUpBlock2D', 'UpBlock2D'),
-             layers_per_block=1, norm_num_groups=4, attention_head_dim=None),
-        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5] * 3,
-                               std=[127.5] * 3)).eval()
+def ddpm(tiny_ddpm):
+    assert tiny_ddpm.num_classes == len(REAL)
+    return tiny_ddpm
 
 
 def record_unet_rows(model):

@@ -15,15 +15,12 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from data_factory import (make_cifar, make_photo_folder,
-                          make_synthetic_manifest, truncate_in_scan_data)
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS, MODELS
 from PIL import Image
-from runner_utils import small_cfg
 
 import sau_mm.datasets.lt_synthetic_dataset as lt
 from sau_mm.datasets.long_tail import check_shot_thresholds, shot_group
@@ -31,6 +28,10 @@ from sau_mm.engine.hooks import ClassCountsHook
 from sau_mm.engine.hooks.class_counts_hook import check_class_count_agreement
 from sau_mm.engine.image_folder_settings import apply_image_folder_settings
 from sau_mm.evaluation.metrics.long_tail_accuracy import LongTailAccuracy
+
+from tests.support.data import (make_photo_folder, make_synthetic_manifest,
+                                truncate_in_scan_data)
+from tests.support.training import small_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CE = osp.join(ROOT, 'configs/baselines/resnet32_image_folder/ce.py')
@@ -328,9 +329,8 @@ class IterCounter(Hook):
 
 
 @pytest.fixture(scope='module')
-def cifar10(tmp_path_factory):
-    return make_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10', 10,
-                      train_per_class=20, test_per_class=2)
+def cifar10(cifar10_pickles):
+    return cifar10_pickles(20, 2)
 
 
 def test_head_with_another_class_count_stops_before_the_first_iteration(

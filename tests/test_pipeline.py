@@ -1,11 +1,12 @@
 """The pipeline (tools/run_pipeline.py, sau_mm.pipeline): the tiny preset end
-to end on the real CIFAR-10 (JPEG) data, the exact commands of a dry run,
-SIGKILL at random points of at least three stages then a rerun that gives the
-uninterrupted run's table, manifest and weights, a changed config reported,
---from / --until, and the pieces (option formatting, progress lines, config
-errors, the image-folder subset)."""
+to end on the real CIFAR-10 (JPEG) data (and what its DiffuLT stages wrote),
+the exact commands of a dry run, SIGKILL at random points of three stages
+then a rerun that gives the uninterrupted run's table, manifest and weights,
+a changed config reported, --from / --until, and the pieces (option
+formatting, progress lines, config errors, the image-folder subset)."""
 import hashlib
 import json
+import math
 import os
 import os.path as osp
 import random
@@ -14,10 +15,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 
 import pytest
 import torch
-from data_factory import make_image_folder
 
 from sau_mm.datasets.folder_subset import subset_image_folder
 from sau_mm.datasets.manifest import read_manifest, resolve_path
@@ -25,6 +26,8 @@ from sau_mm.pipeline import (EXIT_CHANGED, PipelineConfigError, build_stages,
                              load_pipeline, run_pipeline)
 from sau_mm.pipeline.progress import ProgressReader, TrainingProgress
 from sau_mm.pipeline.stages import format_value, read_back
+
+from tests.support.data import make_image_folder
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = 'configs/pipelines/diffult_sau_tiny.py'
@@ -136,6 +139,42 @@ def test_tiny_pipeline_runs_end_to_end(tiny_run):
 
 
 @pytest.mark.slow
+def test_the_diffult_stages_sample_filter_and_train_on_the_manifest(
+        tiny_run):
+    """DiffuLT end to end, read from the tiny run: the generator trained
+    (tools/train.py), the complement sampled (tools/diffult_sample.py),
+    filtered with the CE classifier of the real data
+    (tools/diffult_filter.py), CE with the synthetic-weighted head trained on
+    the filtered manifest (tools/train.py)."""
+    work = tiny_run['work']
+    real = [int(30 * 10 ** (-c / 9)) for c in range(10)]
+    records = read_manifest(osp.join(work, 'sample', 'manifest.jsonl'))
+    planned = [math.ceil(1.5 * (30 - n)) for n in real]
+    assert Counter(r.label for r in records) == {
+        c: n for c, n in enumerate(planned) if n}
+    filtered = osp.join(work, 'sample', 'manifest_filtered.jsonl')
+    with open(osp.join(work, 'sample', 'manifest_filtered.report.json')) as f:
+        report = json.load(f)
+    kept = read_manifest(filtered)
+    assert report['sampled'] == len(records) and report['kept'] == len(kept)
+    assert [r['real'] for r in report['per_class']] == real
+    assert all(r['kept'] + r['dropped'] == r['sampled']
+               for r in report['per_class'])
+    assert osp.isfile(osp.join(work, 'sample',
+                               'manifest_filtered.report.log'))
+    for c in range(10):  # best first within each class
+        scores = [r.score for r in kept if r.label == c]
+        assert scores == sorted(scores, reverse=True)
+    assert all(osp.isfile(resolve_path(filtered, r)) for r in kept)
+    with open(osp.join(work, 'logs', 'train_ce_diffult.log')) as f:
+        log = f.read()
+    synthetic = sum(min(r['kept'], r['needed'])
+                    for r in report['per_class'])
+    assert f'{sum(real)} real + {synthetic} synthetic images' in log
+    assert 'loss:' in log
+
+
+@pytest.mark.slow
 def test_a_rerun_skips_every_finished_stage(tiny_run, monkeypatch):
     monkeypatch.chdir(ROOT)
     work = tiny_run['work']
@@ -177,7 +216,7 @@ def test_a_changed_config_is_reported_and_nothing_runs(tiny_run,
 @pytest.mark.slow
 def test_killed_runs_resume_to_the_uninterrupted_results(tiny_run,
                                                          tmp_path):
-    """SIGKILL the pipeline's process group at random points of four
+    """SIGKILL the pipeline's process group at random points of three
     stages, each rerun resuming the killed one; the last rerun finishes with
     the uninterrupted run's table, manifests and weights (up to the table:
     the synthetic report adds nothing here)."""
@@ -190,12 +229,17 @@ def test_killed_runs_resume_to_the_uninterrupted_results(tiny_run,
         folder = osp.join(work, 'sample', 'images')
         return sum(len(files) for _, _, files in os.walk(folder))
 
-    kills = [  # stage, when it is far enough to resume from, extra delay
+    # One kill per way a stage comes back (train_ce would resume as
+    # train_generator does): stage, when it is far enough to resume from,
+    # extra delay.
+    kills = [
+        # a training stage: tools/train.py --resume from its checkpoint
         ('train_generator', lambda: osp.isfile(
             osp.join(work, 'train_generator', 'iter_10.pth')), 1.5),
+        # sampling: the images on disk are kept, the rest generated
         ('sample', lambda: count_images() >= 20, 1.0),
-        ('train_ce', lambda: osp.isfile(
-            osp.join(work, 'train_ce', 'epoch_1.pth')), 1.0),
+        # a stage without resume (or, killed later, the next training
+        # stage): run again from the start
         ('filter', lambda: True, 4.0),
     ]
     killed, outputs = [], []
@@ -510,22 +554,22 @@ def test_a_failed_stage_stops_the_run_and_shows_its_output(tmp_path,
         assert json.load(f)['stages']['prepare_data']['status'] == 'running'
 
 
-def test_text_to_image_stages_run_and_verify(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_text_to_image_stages_run_and_verify(tiny_sd_pipeline, tiny_clip,
+                                            tmp_path, monkeypatch):
     """The text-to-image preset's four generator stages on a generated image
     folder, a tiny random diffusers pipeline and a tiny random CLIP (their
     numbers mean nothing), then a plan that finds them done."""
-    from generation_fixtures import make_tiny_clip, make_tiny_pipeline
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
     data = make_image_folder(str(tmp_path / 'data'), [8] * 10)
     make_image_folder(data, [1] * 10, split='test')
-    clip_config, clip_checkpoint, clip = make_tiny_clip(str(tmp_path / 'c'))
+    clip_config, clip_checkpoint, clip = tiny_clip
     options = {
         'dataset.train.data_root': data, 'dataset.test.data_root': data,
         'dataset.train.imbalance_factor': 4, 'num_workers': 0,
         'stages.plan.oversample': 1.0,
-        'stages.generate.pipeline_dir': make_tiny_pipeline(
-            str(tmp_path / 'pipe')),
+        'stages.generate.pipeline_dir': tiny_sd_pipeline,
         'stages.generate.pipeline_class': 'StableDiffusionPipeline',
         'stages.generate.steps': 2, 'stages.generate.batch_size': 16,
         'stages.generate.device': 'cpu',

@@ -9,14 +9,15 @@ import sys
 
 import numpy as np
 import pytest
-from data_factory import (make_cifar, make_image_folder,
-                          make_synthetic_manifest)
 from mmpretrain.registry import DATASETS
 
 from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.datasets.planted_noise import (Degradation, load_rgb,
                                            plant_bad_images, planted_count,
                                            report_path)
+
+from tests.support.data import (make_cifar, make_image_folder,
+                                make_synthetic_manifest)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = [20, 15, 5, 3]            # target 20: needs 0, 5, 15, 17

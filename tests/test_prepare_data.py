@@ -9,7 +9,6 @@ import sys
 import tarfile
 
 import pytest
-from data_factory import make_cifar, make_image_folder, make_split_file
 
 from sau_mm.datasets import prepare
 from sau_mm.datasets.prepare import (ARCHIVES, PrepareError,
@@ -17,10 +16,11 @@ from sau_mm.datasets.prepare import (ARCHIVES, PrepareError,
                                      target_dir)
 from sau_mm.datasets.sources import read_cifar
 
+from tests.support import CIFAR10_JPEG_ARCHIVE
+from tests.support.data import make_cifar, make_image_folder, make_split_file
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOL = osp.join(ROOT, 'tools', 'prepare_data.py')
-SHARED_ARCHIVE = osp.normpath(
-    osp.join(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz'))
 
 
 def md5(path):
@@ -195,8 +195,8 @@ def test_real_cifar10_jpeg_matches_its_spec(cifar10_jpeg_root):
     session fixture provides, and the archive itself where it is)."""
     spec = ARCHIVES['cifar10-jpeg']
     assert prepare.verify(cifar10_jpeg_root, spec) == []
-    if osp.isfile(SHARED_ARCHIVE):
-        assert md5(SHARED_ARCHIVE) == spec.md5
+    if osp.isfile(CIFAR10_JPEG_ARCHIVE):
+        assert md5(CIFAR10_JPEG_ARCHIVE) == spec.md5
 
 
 def imagenet_lt_folder(root):

@@ -3,39 +3,31 @@ import os.path as osp
 
 import pytest
 import torch
-from data_factory import make_cifar, make_synthetic_manifest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from runner_utils import (LossRecorder, dist_train, no_worker_options,
-                          small_cfg)
 
 from sau_mm.datasets.transforms import CONTRASTIVE_VIEWS
 from sau_mm.engine.hooks.runner_access import real_image_loader
 
+from tests.support.data import make_synthetic_manifest
+from tests.support.training import (SAU_DATASET, TINY_SAU, LossRecorder,
+                                    dist_train, no_worker_options, small_cfg)
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
-DATASET = 'train_dataloader.dataset.dataset'
-TINY_MODEL = {
-    'model.backbone.base_channels': 8, 'model.head.in_channels': 32,
-    'model.projector.in_channels': 32, 'model.projector.hidden_channels': 64,
-    'model.projector.out_channels': 16, 'train_dataloader.batch_size': 16,
-}
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('sau')
-    root = make_cifar(str(tmp / 'c10'), 'cifar10', 10, train_per_class=12,
-                      test_per_class=2)
-    manifest = make_synthetic_manifest(str(tmp / 'syn'), [12] * 10)
-    return root, manifest
+def data(sau_data):
+    return sau_data
 
 
 def sau_cfg(data, work_dir, epochs=2, **overrides):
     root, manifest = data
-    return small_cfg(SAU, root, work_dir, epochs=epochs, dataset_key=DATASET,
-                     **{f'{DATASET}.synthetic_manifest': manifest,
-                        **TINY_MODEL, **overrides})
+    return small_cfg(SAU, root, work_dir, epochs=epochs,
+                     dataset_key=SAU_DATASET,
+                     **{f'{SAU_DATASET}.synthetic_manifest': manifest,
+                        **TINY_SAU, **overrides})
 
 
 class PrototypeSpy(Hook):
@@ -74,7 +66,8 @@ def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
                 dict(type='SAUViews', v1=[], v2=[flip], v3=[]),
                 dict(type='PackInputs')]
     runner = Runner.from_cfg(
-        sau_cfg(data, str(tmp_path), **{f'{DATASET}.pipeline': pipeline}))
+        sau_cfg(data, str(tmp_path),
+                **{f'{SAU_DATASET}.pipeline': pipeline}))
     runner.train_loop  # builds the dataloader
     model = runner.model
     dataset = runner.train_dataloader.dataset.dataset
@@ -118,12 +111,12 @@ def test_sau_resume_continues_identically(data, tmp_path):
 @pytest.mark.slow
 def test_sau_two_process_cpu_ddp(data, tmp_path):
     root, manifest = data
-    options = [f'{DATASET}.data_root={root}',
-               f'{DATASET}.synthetic_manifest={manifest}',
-               f'{DATASET}.imbalance_factor=4',
+    options = [f'{SAU_DATASET}.data_root={root}',
+               f'{SAU_DATASET}.synthetic_manifest={manifest}',
+               f'{SAU_DATASET}.imbalance_factor=4',
                f'val_dataloader.dataset.data_root={root}',
                'train_cfg.max_epochs=1'] + [
-                   f'{k}={v}' for k, v in TINY_MODEL.items()
+                   f'{k}={v}' for k, v in TINY_SAU.items()
                ] + no_worker_options()
     code, log = dist_train(ROOT, SAU, tmp_path, options, port=29517)
     assert code == 0, log[-4000:]
@@ -133,7 +126,7 @@ def test_sau_two_process_cpu_ddp(data, tmp_path):
 
 
 def test_imagenet_lt_sau_pipeline_on_split_file_data(tmp_path):
-    from data_factory import make_split_file
+    from tests.support.data import make_split_file
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import DATASETS

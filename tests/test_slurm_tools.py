@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from data_factory import make_cifar
-from runner_utils import dataloader_overrides
+from tests.support.training import dataloader_overrides
+
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CE = 'configs/baselines/resnet32_cifar10lt/ce.py'
@@ -50,9 +50,8 @@ def run(script, args, env):
 
 
 @pytest.mark.slow
-def test_slurm_train_and_test_through_srun(tmp_path):
-    data = make_cifar(str(tmp_path / 'data'), 'cifar10', 10,
-                      train_per_class=20, test_per_class=2)
+def test_slurm_train_and_test_through_srun(cifar10_pickles, tmp_path):
+    data = cifar10_pickles(20, 2)
     work = tmp_path / 'work'
     options = ['--cfg-options'] + [
         f'{k}={v}' for k, v in dataloader_overrides(data).items()] + [

@@ -8,20 +8,19 @@ import sys
 import numpy as np
 import pytest
 import torch
-from data_factory import make_cifar
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
-from runner_utils import LossRecorder, small_cfg
+
+from tests.support.training import LossRecorder, small_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CE = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce.py')
 
 
 @pytest.fixture(scope='module')
-def cifar10(tmp_path_factory):
-    return make_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10', 10,
-                      train_per_class=40, test_per_class=4)
+def cifar10(cifar10_pickles):
+    return cifar10_pickles(40, 4)
 
 
 def final_state(runner):

@@ -222,13 +222,13 @@ else
   skipped smoke_diffult_sample 'diffusers not installed'
 fi
 if "$PY" -c "import diffusers, transformers" 2>/dev/null; then
-  # a random tiny StableDiffusion pipeline (tests/generation_fixtures.py),
+  # a random tiny StableDiffusion pipeline (tests/support/generation.py),
   # then the plan / prompts / generate stages of tools/generate_synthetic.py
   t2i_smoke() {  # one process: the tiny pipeline, then plan/prompts/generate
-    PYTHONPATH=$ROOT/tests${PYTHONPATH:+:$PYTHONPATH} "$PY" - "$T2I" <<PYEOF
+    PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} "$PY" - "$T2I" <<PYEOF
 import sys
 import sau_mm  # noqa: F401
-from generation_fixtures import make_tiny_pipeline
+from tests.support.generation import make_tiny_pipeline
 from sau_mm.generation.text2image.cli import main
 out = sys.argv[1] + '/out'
 pipe = make_tiny_pipeline(sys.argv[1])

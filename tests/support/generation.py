@@ -19,7 +19,7 @@ from PIL import Image
 
 from sau_mm.datasets.manifest import read_manifest
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from . import ROOT
 
 
 @contextlib.contextmanager

@@ -1,6 +1,21 @@
 """Shared helpers for tests that run MMEngine's Runner on small data."""
+import os
+import subprocess
+import sys
+
 from mmengine.config import Config
 from mmengine.hooks import Hook
+
+# The key of the real long-tailed dataset inside the SAU configs' training
+# dataset (a MixPartnerDataset).
+SAU_DATASET = 'train_dataloader.dataset.dataset'
+# The tiny SAU model of the tests (--cfg-options of configs/sau/*.py): a
+# ResNet-32 of width 8 (32 features), a 64-16 projector, batch 16.
+TINY_SAU = {
+    'model.backbone.base_channels': 8, 'model.head.in_channels': 32,
+    'model.projector.in_channels': 32, 'model.projector.hidden_channels': 64,
+    'model.projector.out_channels': 16, 'train_dataloader.batch_size': 16,
+}
 
 
 class LossRecorder(Hook):
@@ -55,9 +70,6 @@ def small_cfg(config, data_root, work_dir, epochs=2,
 def dist_train(root, config, work_dir, options, port, nproc=2):
     """tools/dist_train.sh CONFIG nproc on CPU (gloo, one thread each) with
     --cfg-options; returns (return code, stdout + stderr)."""
-    import os
-    import subprocess
-    import sys
     env = dict(os.environ, PYTHONPATH=root, PORT=str(port),
                PYTHON=sys.executable, OMP_NUM_THREADS='1')
     result = subprocess.run(
