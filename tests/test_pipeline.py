@@ -1,15 +1,19 @@
 """The pipeline (tools/run_pipeline.py, sau_mm.pipeline): the tiny preset end
 to end on the real CIFAR-10 (JPEG) data (and what its DiffuLT stages wrote),
-the exact commands of a dry run, SIGKILL at random points of three stages
+the exact commands of a dry run (modules of the package, which run with
+the package alone), SIGKILL at random points of three stages
 then a rerun that gives the uninterrupted run's table, manifest and weights,
 a changed config reported, --from / --until, and the pieces (option
 formatting, progress lines, config errors, the image-folder subset)."""
 import hashlib
+import importlib
+import importlib.util
 import json
 import math
 import os
 import os.path as osp
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,12 +24,13 @@ from collections import Counter
 import pytest
 import torch
 
+import sau_mm
 from sau_mm.datasets.folder_subset import subset_image_folder
 from sau_mm.datasets.manifest import read_manifest, resolve_path
 from sau_mm.pipeline import (EXIT_CHANGED, PipelineConfigError, build_stages,
                              load_pipeline, run_pipeline)
 from sau_mm.pipeline.progress import ProgressReader, TrainingProgress
-from sau_mm.pipeline.stages import format_value, read_back
+from sau_mm.pipeline.stages import STAGE_TYPES, format_value, read_back
 
 from tests.support.data import make_image_folder
 
@@ -142,10 +147,10 @@ def test_tiny_pipeline_runs_end_to_end(tiny_run):
 def test_the_diffult_stages_sample_filter_and_train_on_the_manifest(
         tiny_run):
     """DiffuLT end to end, read from the tiny run: the generator trained
-    (tools/train.py), the complement sampled (tools/diffult_sample.py),
+    (sau_mm.cli.train), the complement sampled (sau_mm.cli.diffult_sample),
     filtered with the CE classifier of the real data
-    (tools/diffult_filter.py), CE with the synthetic-weighted head trained on
-    the filtered manifest (tools/train.py)."""
+    (sau_mm.cli.diffult_filter), CE with the synthetic-weighted head trained
+    on the filtered manifest (sau_mm.cli.train)."""
     work = tiny_run['work']
     real = [int(30 * 10 ** (-c / 9)) for c in range(10)]
     records = read_manifest(osp.join(work, 'sample', 'manifest.jsonl'))
@@ -233,7 +238,7 @@ def test_killed_runs_resume_to_the_uninterrupted_results(tiny_run,
     # train_generator does): stage, when it is far enough to resume from,
     # extra delay.
     kills = [
-        # a training stage: tools/train.py --resume from its checkpoint
+        # a training stage: sau_mm.cli.train --resume from its checkpoint
         ('train_generator', lambda: osp.isfile(
             osp.join(work, 'train_generator', 'iter_10.pth')), 1.5),
         # sampling: the images on disk are kept, the rest generated
@@ -347,31 +352,31 @@ def test_dry_run_prints_the_exact_commands_and_runs_nothing(tmp_path,
     data = (f'train_dataloader.dataset.allow_partial_fill=True '
             f'train_dataloader.dataset.synthetic_manifest={manifest}')
     assert commands == [
-        f'python tools/train.py configs/diffult/ddpm_cifar10jpeg_lt.py '
+        f'python -m sau_mm.cli.train configs/diffult/ddpm_cifar10jpeg_lt.py '
         f'--work-dir {W}/train_generator --amp',
-        f'python tools/diffult_sample.py configs/diffult/ddpm_cifar10jpeg_lt'
-        f'.py {W}/train_generator/iter_300000.pth --out-dir {W}/sample '
+        'python -m sau_mm.cli.diffult_sample configs/diffult/ddpm_cifar10'
+        f'jpeg_lt.py {W}/train_generator/iter_300000.pth --out-dir {W}/sample '
         '--oversample 1.5 --guidance 0.8 --scheduler ddim --steps 100',
-        'python tools/train.py configs/baselines/resnet32_cifar10jpeg_lt/'
+        'python -m sau_mm.cli.train configs/baselines/resnet32_cifar10jpeg_lt/'
         f'ce.py --work-dir {W}/train_ce',
-        f'python tools/diffult_filter.py {W}/sample/manifest.jsonl '
+        f'python -m sau_mm.cli.diffult_filter {W}/sample/manifest.jsonl '
         'configs/baselines/resnet32_cifar10jpeg_lt/ce.py '
         f'{W}/train_ce/epoch_200.pth --rule centroid --quantile 0.1',
-        'python tools/train.py configs/sau/resnet32_cifar10jpeg_lt.py '
+        'python -m sau_mm.cli.train configs/sau/resnet32_cifar10jpeg_lt.py '
         f'--work-dir {W}/train_sau --cfg-options '
         'train_dataloader.dataset.dataset.allow_partial_fill=True '
         f'train_dataloader.dataset.dataset.synthetic_manifest={manifest}',
-        'python tools/train.py configs/diffult/ce_resnet32_cifar10jpeg_lt_'
-        f'diffult.py --work-dir {W}/train_ce_diffult --cfg-options '
+        'python -m sau_mm.cli.train configs/diffult/ce_resnet32_cifar10jpeg_'
+        f'lt_diffult.py --work-dir {W}/train_ce_diffult --cfg-options '
         f'train_dataloader.dataset.synthetic_manifest={manifest}',
-        'python tools/train.py configs/glag/resnet32_cifar10jpeg_lt_stage1.'
-        f'py --work-dir {W}/train_glag_stage1 --cfg-options {data}',
-        'python tools/train.py configs/glag/resnet32_cifar10jpeg_lt_stage2.'
-        f'py --work-dir {W}/train_glag_stage2 --cfg-options {data} '
+        'python -m sau_mm.cli.train configs/glag/resnet32_cifar10jpeg_lt_stage'
+        f'1.py --work-dir {W}/train_glag_stage1 --cfg-options {data}',
+        'python -m sau_mm.cli.train configs/glag/resnet32_cifar10jpeg_lt_stage'
+        f'2.py --work-dir {W}/train_glag_stage2 --cfg-options {data} '
         f'load_from={W}/train_glag_stage1/epoch_200.pth',
-        f'python tools/analysis/compare_runs.py {W}/train_ce {W}/train_sau '
+        f'python -m sau_mm.cli.compare_runs {W}/train_ce {W}/train_sau '
         f'{W}/train_ce_diffult {W}/train_glag_stage2 --out {W}/compare',
-        f'python tools/analysis/synthetic_report.py {manifest} '
+        f'python -m sau_mm.cli.synthetic_report {manifest} '
         'configs/baselines/resnet32_cifar10jpeg_lt/ce.py '
         'configs/baselines/resnet32_cifar10jpeg_lt/ce.py '
         f'{W}/train_ce/epoch_200.pth --out {W}/synthetic_report '
@@ -382,7 +387,7 @@ def test_dry_run_prints_the_exact_commands_and_runs_nothing(tmp_path,
     code, lines = in_process(TINY, work, dry_run=True)
     commands = [x.strip() for x in lines[2::3]]
     assert commands[0] == (
-        'python tools/subset_image_folder.py data/cifar10-jpeg '
+        'python -m sau_mm.cli.subset_image_folder data/cifar10-jpeg '
         f'{work}/prepare_data --per-class train=30 test=10')
     assert f'train_dataloader.dataset.dataset.data_root={work}/prepare_data' \
         in commands[5] and f'val_dataloader.dataset.data_root={work}/' \
@@ -394,19 +399,77 @@ def test_dry_run_prints_the_exact_commands_and_runs_nothing(tmp_path,
     code, lines = in_process(T2I, None, dry_run=True)
     commands = [x.strip() for x in lines[2::3]]
     assert commands[:4] == [
-        'python tools/generate_synthetic.py plan configs/sau/resnet32_cifar10'
-        f'jpeg_lt.py --out-dir {W}/plan --oversample 1.5',
-        f'python tools/generate_synthetic.py prompts --out-dir {W}/plan '
+        'python -m sau_mm.cli.generate_synthetic plan configs/sau/resnet32_'
+        f'cifar10jpeg_lt.py --out-dir {W}/plan --oversample 1.5',
+        f'python -m sau_mm.cli.generate_synthetic prompts --out-dir {W}/plan '
         '--mode basic',
-        f'python tools/generate_synthetic.py generate --out-dir {W}/plan '
+        f'python -m sau_mm.cli.generate_synthetic generate --out-dir {W}/plan '
         '--pipeline-dir /models/sd-turbo --steps 4 --guidance 0.0 '
         '--batch-size 64',
-        f'python tools/generate_synthetic.py filter --out-dir {W}/plan '
+        f'python -m sau_mm.cli.generate_synthetic filter --out-dir {W}/plan '
         '--clip-model ViT-B-32 --clip-checkpoint '
         '/models/open_clip_vit_b32.bin --keep-fraction 0.67']
     assert commands[5].endswith('train_dataloader.dataset.dataset.'
                                 f'synthetic_manifest={W}/plan/manifest.jsonl')
 
+
+
+def test_every_stage_runs_a_module_of_the_installed_package(tmp_path,
+                                                            monkeypatch):
+    """Every stage type's command (the presets use them all) is ``python -m
+    sau_mm.cli.<tool>``: no path into the repository's tools/ or package,
+    the module part of the sau_mm package (what an install copies), with a
+    main."""
+    monkeypatch.chdir(ROOT)
+    package = osp.dirname(osp.abspath(sau_mm.__file__))
+    repo_code = (osp.join(ROOT, 'tools') + os.sep, package + os.sep)
+    types, modules = set(), set()
+    for config in (TINY, REAL, T2I):
+        pipeline = load_pipeline(config, None, str(tmp_path / 'work'))
+        for stage in build_stages(pipeline):
+            command = stage.command()
+            assert command[:2] == ['python', '-m'] and \
+                command[2].startswith('sau_mm.cli.'), command
+            assert not any(osp.abspath(arg).startswith(repo_code)
+                           for arg in command), command
+            types.add(stage.type_name)
+            modules.add(command[2])
+    assert types == set(STAGE_TYPES)
+    assert modules == {f'sau_mm.cli.{name}' for name in (
+        'subset_image_folder', 'train', 'diffult_sample', 'diffult_filter',
+        'generate_synthetic', 'compare_runs', 'synthetic_report')}
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin.startswith(package + os.sep)
+        assert callable(importlib.import_module(name).main)
+
+
+def test_a_stage_command_runs_with_the_package_alone(tmp_path, monkeypatch):
+    """A non-editable install: the sau_mm package copied alone onto the
+    path (no tools/, no repository), the prepare_data stage's command run as
+    the runner runs it, from another folder."""
+    monkeypatch.chdir(ROOT)
+    site = tmp_path / 'site'
+    shutil.copytree(osp.join(ROOT, 'sau_mm'), site / 'sau_mm',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    src = make_image_folder(str(tmp_path / 'src'), [3, 2])
+    make_image_folder(src, [1, 1], split='test')
+    path = write_pipeline(
+        tmp_path, dict(train_ce=dict(type='train', config=CE)),
+        dataset=dict(subset=dict(source=src,
+                                 per_class=dict(train=2, test=1))))
+    work = str(tmp_path / 'work')
+    prepare = build_stages(load_pipeline(path, None, work))[0]
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [sys.executable] + prepare.command()[1:], cwd=elsewhere,
+        env=dict(os.environ, PYTHONPATH=str(site), OMP_NUM_THREADS='1'),
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f'{work}/prepare_data/train: 4 images, 2 classes (2..2 per ' \
+        'class)' in result.stdout.splitlines()
+    assert prepare.verify() is None
 
 @pytest.mark.parametrize('value', [
     (16, 32), ('DownBlock2D', 'AttnDownBlock2D'), [1, 2], True, None, 0,

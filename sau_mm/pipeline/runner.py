@@ -333,14 +333,6 @@ def run_pipeline(pipeline: Pipeline, stages: List[Stage],
             out(f'config changed for stage {name} {since} ({detail}); rerun '
                 f'with --from {name}')
             return EXIT_CHANGED
-        missing = sorted({t for p in planned if p.run
-                          for t in p.stage.tools() if not osp.isfile(t)})
-        if missing:
-            out(f'Cannot run: {", ".join(missing)} does not exist (needed by'
-                ' stage(s) ' + ', '.join(
-                    p.stage.name for p in planned if p.run and
-                    set(p.stage.tools()) & set(missing)) + ').')
-            return 1
         _record_done(planned, state)
         pipeline.config.dump(osp.join(pipeline.work_dir, 'pipeline.py'))
         began, ran = time.monotonic(), 0

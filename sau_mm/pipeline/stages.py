@@ -1,22 +1,23 @@
-"""Stage types: each stage's command (an existing tool, in its own process),
-its outputs, when they verify, and what identifies them. Types, their tool,
-the settings that name other stages, and their outputs (in WORK/<stage>/):
+"""Stage types: each stage's command (a tool of :mod:`sau_mm.cli`, run as
+``python -m sau_mm.cli.<tool>`` in its own process, so an installed package
+needs no repository), its outputs, when they verify, and what identifies
+them. Types, their tool, the settings that name other stages, and their
+outputs (in WORK/<stage>/):
 
-- ``prepare_data``: tools/subset_image_folder.py -> the image-folder copy;
-- ``train``: tools/train.py (``synthetic``, ``load_from`` name stages) ->
+- ``prepare_data``: subset_image_folder -> the image-folder copy;
+- ``train``: train (``synthetic``, ``load_from`` name stages) ->
   ``epoch_N.pth`` / ``iter_N.pth``;
-- ``diffult_sample``: tools/diffult_sample.py (``generator``) ->
-  ``manifest.jsonl`` and the images;
-- ``diffult_filter``: tools/diffult_filter.py (``samples``, ``classifier``)
-  -> ``manifest_filtered.jsonl`` and its report, beside the samples;
+- ``diffult_sample``: diffult_sample (``generator``) -> ``manifest.jsonl``
+  and the images;
+- ``diffult_filter``: diffult_filter (``samples``, ``classifier``) ->
+  ``manifest_filtered.jsonl`` and its report, beside the samples;
 - ``t2i_plan`` / ``t2i_prompts`` / ``t2i_generate`` / ``t2i_filter``:
-  tools/generate_synthetic.py (``plan`` / ``prompts`` / ``images``), all in
-  the plan stage's folder;
-- ``compare_runs``: tools/analysis/compare_runs.py (``runs``) ->
-  ``runs.md``, ``.csv``, ``.json``;
-- ``synthetic_report``: tools/analysis/synthetic_report.py (``manifest``,
-  ``encoder``, ``noise_flags``) -> ``index.html``,
-  ``synthetic_report.json``, ``.md``.
+  generate_synthetic (``plan`` / ``prompts`` / ``images``), all in the plan
+  stage's folder;
+- ``compare_runs``: compare_runs (``runs``) -> ``runs.md``, ``.csv``,
+  ``.json``;
+- ``synthetic_report``: synthetic_report (``manifest``, ``encoder``,
+  ``noise_flags``) -> ``index.html``, ``synthetic_report.json``, ``.md``.
 
 A stage is done when :meth:`Stage.verify` finds its outputs complete (a
 training run's final checkpoint loads and is of its last epoch/iteration, a
@@ -44,17 +45,13 @@ from sau_mm.generation.text2image import layout as t2i
 from .config import (Pipeline, PipelineConfigError, StageSpec, dataset_key,
                      flatten)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-# keys a run sets itself (tools/train.py --resume), not part of its config
+# keys a run sets itself (sau_mm.cli.train --resume), not part of its config
 RUN_KEYS = ('load_from', 'resume')
 
 
-def tool(name: str) -> str:
-    """Path of ``tools/<name>``: relative to the current folder when inside
-    it (the commands then read as the README's), else absolute."""
-    path = osp.join(ROOT, 'tools', name)
-    rel = osp.relpath(path)
-    return path if rel.startswith('..') else rel
+def tool(name: str) -> List[str]:
+    """``python -m sau_mm.cli.<name>``: the start of a stage's command."""
+    return ['python', '-m', f'sau_mm.cli.{name}']
 
 
 def read_back(key: str, text: str):
@@ -205,7 +202,8 @@ class Stage:
 
     # ------------------------------------------------------------ interface
     def command(self, resume: bool = False) -> List[str]:
-        """argv, ``python`` first (the runner uses its own interpreter)."""
+        """argv, ``python -m sau_mm.cli.<tool>`` first (:func:`tool`; the
+        runner uses its own interpreter)."""
         raise NotImplementedError
 
     def outputs(self) -> List[str]:
@@ -238,9 +236,6 @@ class Stage:
         needs a checkpoint; the generators resume by themselves)."""
         return self.started()
 
-    def tools(self) -> List[str]:
-        return [self.command()[1]]
-
 
 class PrepareData(Stage):
     """The image-folder copy of ``dataset.subset`` every dataset reads."""
@@ -250,8 +245,8 @@ class PrepareData(Stage):
 
     def command(self, resume=False):
         counts = [f'{k}={v}' for k, v in self.settings['per_class'].items()]
-        return ['python', tool('subset_image_folder.py'),
-                self.settings['source'], self.dir, '--per-class'] + counts
+        return (tool('subset_image_folder')
+                + [self.settings['source'], self.dir, '--per-class'] + counts)
 
     def outputs(self):
         return [self.dir]
@@ -274,7 +269,7 @@ class PrepareData(Stage):
 
 
 class Train(Stage):
-    """``tools/train.py CONFIG --work-dir WORK/<stage> [--amp] [--resume]
+    """``train CONFIG --work-dir WORK/<stage> [--amp] [--resume]
     --cfg-options ...``: the pipeline's data settings, ``dataset`` fields of
     this run's training set, ``synthetic`` (a manifest stage: the training
     set's ``synthetic_manifest``), ``load_from`` (a training stage: its final
@@ -333,8 +328,8 @@ class Train(Stage):
         return osp.join(self.dir, osp.basename(self.config_path))
 
     def command(self, resume=False):
-        return (['python', tool('train.py'), self.config_path, '--work-dir',
-                 self.dir] + (['--amp'] if self.settings['amp'] else [])
+        return (tool('train') + [self.config_path, '--work-dir', self.dir]
+                + (['--amp'] if self.settings['amp'] else [])
                 + (['--resume'] if resume else [])
                 + cfg_option_args(self.cfg_options))
 
@@ -369,7 +364,7 @@ class Train(Stage):
         return getattr(self, '_digest', None) or file_digest(self.checkpoint)
 
     def effective_config(self) -> Config:
-        """The config tools/train.py trains for this command (before
+        """The config sau_mm.cli.train trains for this command (before
         --resume), as text round trip like the dumped one."""
         from sau_mm.engine.runner_setup import train_config
         parsed = {k: read_back(k, format_value(k, v))
@@ -416,8 +411,8 @@ def dict_diff(a, b, prefix='') -> List[Tuple[str, object, object]]:
 
 
 class DiffuLTSample(Stage):
-    """``tools/diffult_sample.py`` with the generator's config, final
-    checkpoint and --cfg-options (as it was trained)."""
+    """``diffult_sample`` with the generator's config, final checkpoint and
+    --cfg-options (as it was trained)."""
     type_name = 'diffult_sample'
     refs = dict(generator=('train',))
     options = dict(oversample=None, target_count=None, per_class=None,
@@ -434,8 +429,8 @@ class DiffuLTSample(Stage):
 
     def command(self, resume=False):
         gen = self.inputs['generator']
-        return (['python', tool('diffult_sample.py'), gen.config_path,
-                 gen.checkpoint, '--out-dir', self.dir]
+        return (tool('diffult_sample')
+                + [gen.config_path, gen.checkpoint, '--out-dir', self.dir]
                 + flag_args(self.settings, self.FLAGS)
                 + list(self.settings['args'])
                 + cfg_option_args(gen.cfg_options))
@@ -452,7 +447,7 @@ class DiffuLTSample(Stage):
 
 
 class DiffuLTFilter(Stage):
-    """``tools/diffult_filter.py`` on a sample stage's manifest with a
+    """``diffult_filter`` on a sample stage's manifest with a
     training stage's classifier (its config, final checkpoint and
     --cfg-options); writes manifest_filtered.jsonl and its report beside the
     samples' manifest (where the synthetic report finds both)."""
@@ -482,9 +477,10 @@ class DiffuLTFilter(Stage):
     def command(self, resume=False):
         cls = self.inputs['classifier']
         flags = dict(self.settings, num_workers=self.pipeline.num_workers)
-        return (['python', tool('diffult_filter.py'),
-                 self.inputs['samples'].manifest, cls.config_path,
-                 cls.checkpoint] + flag_args(flags, self.FLAGS)
+        return (tool('diffult_filter')
+                + [self.inputs['samples'].manifest, cls.config_path,
+                   cls.checkpoint]
+                + flag_args(flags, self.FLAGS)
                 + list(self.settings['args'])
                 + cfg_option_args(cls.cfg_options))
 
@@ -503,8 +499,7 @@ class DiffuLTFilter(Stage):
 
 
 class T2IStage(Stage):
-    """A stage of tools/generate_synthetic.py; all share the plan stage's
-    folder."""
+    """A stage of generate_synthetic; all share the plan stage's folder."""
     chain = ''  # the setting naming the previous text-to-image stage
     FLAGS: Tuple[str, ...] = ()
     own: Tuple[str, ...] = ()  # the files of the folder this stage writes
@@ -517,8 +512,9 @@ class T2IStage(Stage):
         return [osp.join(self.dir, f) for f in self.own]
 
     def command(self, resume=False):
-        return (['python', tool('generate_synthetic.py'), self.stage_name,
-                 '--out-dir', self.dir] + flag_args(self.settings, self.FLAGS)
+        return (tool('generate_synthetic')
+                + [self.stage_name, '--out-dir', self.dir]
+                + flag_args(self.settings, self.FLAGS)
                 + list(self.settings['args']))
 
     def plan(self) -> dict:
@@ -549,7 +545,7 @@ class T2IPlan(T2IStage):
 
     def command(self, resume=False):
         cmd = super().command(resume)
-        return (cmd[:3] + [self.settings['config']] + cmd[3:]
+        return (cmd[:4] + [self.settings['config']] + cmd[4:]
                 + cfg_option_args(self.cfg_options()))
 
     def outputs(self):
@@ -642,8 +638,9 @@ class T2IFilter(T2IStage):
 
     def command(self, resume=False):
         flags = dict(self.settings, workers=self.pipeline.num_workers)
-        return (['python', tool('generate_synthetic.py'), self.stage_name,
-                 '--out-dir', self.dir] + flag_args(flags, self.FLAGS)
+        return (tool('generate_synthetic')
+                + [self.stage_name, '--out-dir', self.dir]
+                + flag_args(flags, self.FLAGS)
                 + list(self.settings['args']))
 
     def outputs(self):
@@ -686,8 +683,7 @@ class ReportStage(Stage):
 
 
 class CompareRuns(ReportStage):
-    """``tools/analysis/compare_runs.py`` over the training stages
-    ``runs``."""
+    """``compare_runs`` over the training stages ``runs``."""
     type_name = 'compare_runs'
     refs = dict(runs=('train',))
     required = ('runs',)
@@ -695,7 +691,7 @@ class CompareRuns(ReportStage):
     JSON_FILE = 'runs.json'
 
     def command(self, resume=False):
-        return (['python', tool(osp.join('analysis', 'compare_runs.py'))]
+        return (tool('compare_runs')
                 + [run.dir for run in self.inputs['runs']]
                 + ['--out', self.dir])
 
@@ -705,7 +701,7 @@ class CompareRuns(ReportStage):
 
 
 class SyntheticReport(ReportStage):
-    """``tools/analysis/synthetic_report.py MANIFEST DATASET_CONFIG
+    """``synthetic_report MANIFEST DATASET_CONFIG
     ENCODER_CONFIG ENCODER_CHECKPOINT``: a manifest stage's images against
     the real data of the ``encoder`` training stage (dataset config =
     encoder config, with its --cfg-options); ``noise_flags``: a SAU
@@ -726,9 +722,9 @@ class SyntheticReport(ReportStage):
         if sau is not None:
             flags['noise_flags'] = osp.join(sau.dir, 'noise_flags',
                                             f'epoch_{sau.total}.json')
-        return (['python', tool(osp.join('analysis', 'synthetic_report.py')),
-                 self.inputs['manifest'].manifest, enc.config_path,
-                 enc.config_path, enc.checkpoint, '--out', self.dir]
+        return (tool('synthetic_report')
+                + [self.inputs['manifest'].manifest, enc.config_path,
+                   enc.config_path, enc.checkpoint, '--out', self.dir]
                 + flag_args(flags, ('noise_flags', 'num_workers', 'device'))
                 + list(self.settings['args'])
                 + cfg_option_args(enc.cfg_options))
