@@ -1,4 +1,4 @@
-"""Shared command-line handling of tools/train.py, tools/test.py and
+"""Shared command-line handling of sau_mm.cli.train, sau_mm.cli.test and
 tools/benchmark.py: the MMPretrain flags, applied to an MMEngine config
 (the pipeline, sau_mm.pipeline, builds the same config to check a finished
 run against)."""
@@ -46,7 +46,7 @@ def load_config(args) -> Config:
     # image-folder configs: image_folder.{data_root,num_classes,image_size}
     # into every place that uses them (the dumped config shows them)
     apply_image_folder_settings(cfg, args.cfg_options)
-    check_dataset_options(cfg._cfg_dict)
+    check_dataset_options(cfg.to_dict())
     fit_dataloaders(cfg, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -158,8 +158,9 @@ def warn_fresh_start(work_dir: str) -> None:
 
 
 def train_config(args) -> Config:
-    """The config tools/train.py trains (before --resume): :func:`load_config`,
-    then ``--no-validate`` (no validation loop) and ``--amp``."""
+    """The config sau_mm.cli.train trains (before --resume):
+    :func:`load_config`, then ``--no-validate`` (no validation loop) and
+    ``--amp``."""
     cfg = load_config(args)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
