@@ -7,7 +7,11 @@ import tarfile
 
 import pytest
 
-os.environ.setdefault('OMP_NUM_THREADS', '2')
+# One torch thread per pytest-xdist worker (``-n auto``: a worker per core;
+# tiny models gain nothing from a second thread, and OpenMP threads that
+# spin-wait for a busy core slow everything down), two in a single process.
+os.environ.setdefault('OMP_NUM_THREADS',
+                      '1' if 'PYTEST_XDIST_WORKER' in os.environ else '2')
 
 import sau_mm  # noqa: E402,F401  (its compat fixes before anything else)
 import torch  # noqa: E402

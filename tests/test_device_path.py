@@ -188,12 +188,10 @@ def test_ce_device_path_lowers_loss_and_resumes_exactly(data, tmp_path,
     assert recorder.mean('loss', 'last') < recorder.mean('loss', 'first')
     monkeypatch.setattr(LoadImage, 'transform', original)
 
-    first = Runner.from_cfg(ce_cfg(data, CE_DEVICE, str(tmp_path / 'b'),
-                                   epochs=2))
-    first.train()
+    # the straight run's epoch-3 checkpoint, resumed in a fresh work dir
     resumed = Runner.from_cfg(ce_cfg(
         data, CE_DEVICE, str(tmp_path / 'b'), epochs=4, resume=True,
-        load_from=str(tmp_path / 'b' / 'epoch_2.pth')))
+        load_from=str(tmp_path / 'a' / 'epoch_3.pth')))
     resumed.train()
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     for key in a:
@@ -208,11 +206,10 @@ def test_sau_device_path_trains_and_resumes_exactly(data, tmp_path):
     assert {'loss_mix', 'loss_cut', 'loss_sc', 'noise_frac'} <= set(
         recorder.outputs[0])
     assert straight.model.prototypes.get().abs().sum() > 0
-    first = Runner.from_cfg(sau_cfg(data, str(tmp_path / 'b'), epochs=1))
-    first.train()
+    # the straight run's epoch-1 checkpoint, resumed in a fresh work dir
     resumed = Runner.from_cfg(sau_cfg(
         data, str(tmp_path / 'b'), epochs=2, resume=True,
-        load_from=str(tmp_path / 'b' / 'epoch_1.pth')))
+        load_from=str(tmp_path / 'a' / 'epoch_1.pth')))
     resumed.train()
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     for key in a:

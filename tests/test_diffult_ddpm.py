@@ -93,18 +93,21 @@ def test_training_lowers_the_loss_and_saves_sample_grids(data_root,
 
 
 def test_resume_continues_identically(data_root, tmp_path):
-    """12 iterations straight == 4, resume to 8, resume to 12 (two resumes:
-    later checkpoints of a resumed run must hold their own RNG state)."""
-    straight = Runner.from_cfg(tiny_cfg(data_root, str(tmp_path / 'a'), 12))
+    """12 iterations straight == the straight run's iteration-4 checkpoint
+    resumed to 8, that run's iteration-8 checkpoint resumed to 12 (two
+    resumes: later checkpoints of a resumed run must hold their own RNG
+    state)."""
+    every_4 = {'default_hooks.checkpoint.interval': 4}
+    straight = Runner.from_cfg(tiny_cfg(data_root, str(tmp_path / 'a'), 12,
+                                        **every_4))
     straight.train()
-    work = str(tmp_path / 'b')
-    Runner.from_cfg(tiny_cfg(data_root, work, 4)).train()
-    for start, end in ((4, 8), (8, 12)):
+    start = osp.join(tmp_path, 'a', 'iter_4.pth')
+    for end, work in ((8, 'b'), (12, 'c')):
         resumed = Runner.from_cfg(tiny_cfg(
-            data_root, work, end, resume=True,
-            load_from=osp.join(work, f'iter_{start}.pth'),
-            **{'default_hooks.checkpoint.interval': 4}))
+            data_root, str(tmp_path / work), end, resume=True,
+            load_from=start, **every_4))
         resumed.train()
+        start = osp.join(tmp_path, work, f'iter_{end}.pth')
     a, b = states(straight), states(resumed)
     assert a.keys() == b.keys()
     for key in a:

@@ -13,6 +13,8 @@ from tests.support.data import make_synthetic_manifest
 from tests.support.training import (SAU_DATASET, TINY_SAU, LossRecorder,
                                     dist_train, no_worker_options, small_cfg)
 
+# one pytest-xdist worker for this module: its tests share the straight SAU run
+pytestmark = pytest.mark.xdist_group('test_sau_training')
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
 
@@ -42,13 +44,21 @@ class PrototypeSpy(Hook):
                            runner.model.prototypes.get().clone()))
 
 
-def test_sau_lowers_loss_logs_every_term_and_updates_prototypes(data,
-                                                               tmp_path):
-    runner = Runner.from_cfg(sau_cfg(data, str(tmp_path), epochs=4))
+@pytest.fixture(scope='module')
+def straight_run(data, tmp_path_factory):
+    """4 epochs of tiny SAU: (runner, loss recorder, prototype spy)."""
+    work_dir = str(tmp_path_factory.mktemp('sau_straight'))
+    runner = Runner.from_cfg(sau_cfg(data, work_dir, epochs=4))
     recorder, spy = LossRecorder(), PrototypeSpy()
     runner.register_hook(recorder)
     runner.register_hook(spy)
     runner.train()
+    return runner, recorder, spy
+
+
+def test_sau_lowers_loss_logs_every_term_and_updates_prototypes(
+        straight_run):
+    runner, recorder, spy = straight_run
     assert {'loss_mix', 'loss_cut', 'loss_sc', 'noise_frac'} <= set(
         recorder.outputs[0])
     assert recorder.mean('loss', 'last') < recorder.mean('loss', 'first')
@@ -56,7 +66,22 @@ def test_sau_lowers_loss_logs_every_term_and_updates_prototypes(data,
     assert [(e, i) for e, i, _ in spy.calls] == [
         (e, e * iters_per_epoch) for e in range(4)]
     assert not torch.equal(spy.calls[0][2], spy.calls[-1][2])
-    assert osp.isfile(tmp_path / 'noise_flags' / 'epoch_4.json')
+    assert osp.isfile(osp.join(runner.work_dir, 'noise_flags',
+                               'epoch_4.json'))
+
+
+def test_sau_resume_continues_identically(data, straight_run, tmp_path):
+    """The straight run's epoch-3 checkpoint resumed in a fresh work dir
+    ends with the straight run's weights, bit for bit."""
+    straight = straight_run[0]
+    resumed = Runner.from_cfg(
+        sau_cfg(data, str(tmp_path), epochs=4, resume=True,
+                load_from=osp.join(straight.work_dir, 'epoch_3.pth')))
+    resumed.train()
+    a = straight.model.state_dict()
+    b = resumed.model.state_dict()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
 def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
@@ -91,21 +116,6 @@ def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
     assert counts.tolist() == dataset.real_class_counts
     torch.testing.assert_close(protos, sums / counts[None, :, None],
                                atol=1e-5, rtol=1e-5)
-
-
-def test_sau_resume_continues_identically(data, tmp_path):
-    straight = Runner.from_cfg(sau_cfg(data, str(tmp_path / 'a'), epochs=2))
-    straight.train()
-    first = Runner.from_cfg(sau_cfg(data, str(tmp_path / 'b'), epochs=1))
-    first.train()
-    resumed = Runner.from_cfg(
-        sau_cfg(data, str(tmp_path / 'b'), epochs=2, resume=True,
-                load_from=str(tmp_path / 'b' / 'epoch_1.pth')))
-    resumed.train()
-    a = straight.model.state_dict()
-    b = resumed.model.state_dict()
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
 @pytest.mark.slow
