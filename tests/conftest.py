@@ -25,6 +25,23 @@ from tests.support.generation import (make_tiny_clip,  # noqa: E402
                                       make_tiny_pipeline, one_torch_thread)
 
 
+# The files that take longest, longest first. pytest-xdist (--dist loadfile)
+# hands files to the workers in collection order, so these start at once and
+# the short files fill the other workers around them; in a single process
+# the order changes nothing.
+LONGEST_FIRST = ('test_pipeline.py', 'test_gpu_check.py',
+                 'test_device_path.py', 'test_sau_training.py',
+                 'test_train_baselines.py', 'test_diffult_ddpm.py')
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(
+            LONGEST_FIRST)
+    items.sort(key=rank)  # stable: each file's own order is kept
+
+
 def cifar10_jpeg_problem(root: str):
     """None if ``root`` is a complete CIFAR-10 (JPEG) folder (train/ and
     test/ with 10 non-empty class folders each), else what is wrong."""

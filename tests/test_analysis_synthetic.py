@@ -31,8 +31,6 @@ from sau_mm.datasets.manifest import ManifestRecord, write_manifest
 
 from tests.support.data import class_images, make_image_folder
 
-# one pytest-xdist worker for this module: its tests share the trained tiny run
-pytestmark = pytest.mark.xdist_group('test_analysis_synthetic')
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CE = osp.join(ROOT, 'configs/baselines/resnet32_image_folder/ce.py')
 COUNTS = [6, 24, 4, 12]          # size order: classes 1, 3, 0, 2

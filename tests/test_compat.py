@@ -63,3 +63,27 @@ def test_adjust_hue_negative_shift_under_numpy2():
         'import numpy as np, mmcv.image.photometric as p; '
         'p.adjust_hue(np.full((4, 4, 3), 9, np.uint8), -0.3, "pillow")')
     assert 'out of bounds' in result.stderr
+
+
+def test_config_text_is_yapf_formatted_once_per_text(monkeypatch):
+    import mmengine.config.config as config_module
+    from mmengine.config import Config
+    from yapf.yapflib.yapf_api import FormatCode
+    calls = []
+    original = FormatCode
+
+    def counting(text, **kwargs):
+        calls.append(text)
+        return original(text, **kwargs)
+    # a fresh memo over a counting yapf
+    monkeypatch.setattr(config_module, 'FormatCode', counting)
+    compat.patch_config_formatting()
+    cfg = Config(dict(model=dict(type='ImageClassifier', depth=32),
+                      lr=[0.1, 0.01]))
+    first = cfg.pretty_text
+    assert cfg.pretty_text == first and len(calls) == 1  # memoised
+    cfg.merge_from_dict({'lr': [0.2]})
+    changed = cfg.pretty_text
+    assert changed != first and len(calls) == 2  # a new text is formatted
+    monkeypatch.setattr(config_module, 'FormatCode', original)
+    assert cfg.pretty_text == changed  # what yapf itself gives

@@ -30,8 +30,6 @@ from tests.support.data import (make_cifar, make_image_folder, make_split_file,
                                 make_synthetic_manifest)
 from tests.support.training import LossRecorder, small_cfg
 
-# one pytest-xdist worker for this module: its tests share the stage-1 run
-pytestmark = pytest.mark.xdist_group('test_glag')
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1 = osp.join(ROOT, 'configs/glag/resnet32_cifar10lt_stage1.py')
 STAGE2 = osp.join(ROOT, 'configs/glag/resnet32_cifar10lt_stage2.py')

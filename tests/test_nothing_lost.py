@@ -33,8 +33,6 @@ from sau_mm.generation.text2image.prompts import (LLMClient,
 from tests.support.generation import FakeLLM, one_torch_thread
 from tests.support.training import dataloader_overrides, small_cfg
 
-# one pytest-xdist worker for this module: its tests share the straight run
-pytestmark = pytest.mark.xdist_group('test_nothing_lost')
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CE = osp.join(ROOT, 'configs/baselines/resnet32_cifar10lt/ce.py')
 EPOCHS = 3

@@ -34,8 +34,6 @@ from sau_mm.pipeline.stages import STAGE_TYPES, format_value, read_back
 
 from tests.support.data import make_image_folder
 
-# one pytest-xdist worker for this module: its tests share the tiny pipeline run
-pytestmark = pytest.mark.xdist_group('test_pipeline')
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = 'configs/pipelines/diffult_sau_tiny.py'
 REAL = 'configs/pipelines/diffult_sau_cifar10jpeg_lt.py'

@@ -13,8 +13,6 @@ from tests.support.data import make_synthetic_manifest
 from tests.support.training import (SAU_DATASET, TINY_SAU, LossRecorder,
                                     dist_train, no_worker_options, small_cfg)
 
-# one pytest-xdist worker for this module: its tests share the straight SAU run
-pytestmark = pytest.mark.xdist_group('test_sau_training')
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
 
