@@ -2,7 +2,7 @@
 # CPU (tests/test_pipeline.py runs it): the stages of
 # diffult_sau_cifar10jpeg_lt.py but GLAG, on a copy of the first 30 training /
 # 10 test images of every class of data/cifar10-jpeg (IF 10 on it: 30 .. 3
-# real images per class), a 2-level UNet trained 30 iterations, 3 DDIM
+# real images per class), a 2-level UNet trained 20 iterations, 2 DDIM
 # steps, classic-width models, 1-2 epochs, no loader worker processes. Its
 # numbers mean nothing; it checks that the pipeline runs, resumes and
 # verifies.
@@ -19,7 +19,7 @@ _epochs = {'default_hooks.logger.interval': 2,
            'train_dataloader.batch_size': 32}
 stages = dict(
     train_generator=dict(amp=False, cfg_options={
-        'train_cfg.max_iters': 30,
+        'train_cfg.max_iters': 20,
         'train_dataloader.batch_size': 16,
         'model.unet.block_out_channels': (16, 32),
         'model.unet.down_block_types': ('DownBlock2D', 'AttnDownBlock2D'),
@@ -28,7 +28,7 @@ stages = dict(
         'default_hooks.logger.interval': 5,
         'default_hooks.checkpoint.interval': 10,
         'custom_hooks.2.interval': 1000}),  # no sample grids
-    sample=dict(steps=3, batch_size=64),
+    sample=dict(steps=2, batch_size=64),
     train_ce=dict(cfg_options=dict(_epochs, **{'train_cfg.max_epochs': 2})),
     filter=dict(batch_size=64),
     train_sau=dict(cfg_options=dict(_epochs, **{
