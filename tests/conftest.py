@@ -9,9 +9,14 @@ import pytest
 
 # One torch thread per pytest-xdist worker (``-n auto``: a worker per core;
 # tiny models gain nothing from a second thread, and OpenMP threads that
-# spin-wait for a busy core slow everything down), two in a single process.
-os.environ.setdefault('OMP_NUM_THREADS',
-                      '1' if 'PYTEST_XDIST_WORKER' in os.environ else '2')
+# spin-wait for a busy core slow everything down: three times slower with two
+# threads per worker on two cores), two in a single process. A worker inherits
+# the controlling process's environment, so it sets its own value, and the
+# processes it starts inherit it.
+if 'PYTEST_XDIST_WORKER' in os.environ:
+    os.environ['OMP_NUM_THREADS'] = '1'
+else:
+    os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 import sau_mm  # noqa: E402,F401  (its compat fixes before anything else)
 import torch  # noqa: E402

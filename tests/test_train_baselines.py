@@ -40,7 +40,8 @@ def test_ce_lowers_loss_and_reports_long_tail_metrics(cifar10, tmp_path):
     assert glob.glob(str(tmp_path / '*' / 'per_class_accuracy_*.json'))
 
 
-def test_resume_continues_identically(cifar10, tmp_path):
+def test_resume_continues_identically(cifar10_pickles, tmp_path):
+    cifar10 = cifar10_pickles(12, 2)  # the smallest set: only weights compared
     straight = Runner.from_cfg(
         small_cfg(CE, cifar10, str(tmp_path / 'a'), epochs=3))
     straight.train()
