@@ -96,7 +96,7 @@ if [ "$DRY" = 1 ]; then
     n=20; [ $split = test ] && n=10
     for d in "$DATA_SRC/$split"/*/; do
       c=$(basename "$d"); mkdir -p "$DATA/$split/$c"
-      ls "$d" | sort | head -n $n | while read -r f; do cp "$d/$f" "$DATA/$split/$c/"; done
+      ls "$d" | sort | head -n $n | sed "s|^|$d|" | xargs cp -t "$DATA/$split/$c/"
     done
   done
   IF=10; BS=8; ITERS=2; WORKERS=1
@@ -135,13 +135,21 @@ v = dict(python=platform.python_version(), torch=torch.__version__,
          device=torch.cuda.get_device_name() if torch.cuda.is_available()
          else 'cpu', bf16=torch.cuda.is_available()
          and torch.cuda.is_bf16_supported())
-try:
-    import kornia; v['kornia'] = kornia.__version__
-except Exception as e:  # noqa: BLE001
-    v['kornia'] = f'unavailable: {e}'
+for name in ('kornia', 'diffusers', 'transformers'):  # optional ones
+    try:
+        v[name] = __import__(name).__version__
+    except Exception as e:  # noqa: BLE001
+        v[name] = f'unavailable: {e}'
 print(json.dumps(v))
 EOF
 tee -a "$LOG" < "$OUT/versions.json"
+# installed: PACKAGE... all importable (versions.json; no second import)
+installed() {
+  "$PY" -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+sys.exit(any(str(v.get(p, "unavailable")).startswith("unavailable")
+             for p in sys.argv[2:]))' "$OUT/versions.json" "$@" 2>/dev/null
+}
 
 # data options of every config (train dataset nested once for SAU)
 data_opts() {  # $1: '' or 'dataset.' (the MixPartnerDataset's inner one)
@@ -199,7 +207,7 @@ skipped() {  # NAME WHY
   log "step $1: skipped ($2)"
   echo "{\"step\": \"$1\", \"status\": \"skipped\", \"why\": \"$2\", \"seconds\": 0}" >> "$STEPS"
 }
-if "$PY" -c "import diffusers" 2>/dev/null; then
+if installed diffusers; then
   cat > "$OUT/configs/ddpm.py" <<EOF
 _base_ = '$ROOT/$DDPM'
 train_cfg = dict(max_iters=3)
@@ -221,7 +229,7 @@ else
   skipped smoke_diffult_train 'diffusers not installed'
   skipped smoke_diffult_sample 'diffusers not installed'
 fi
-if "$PY" -c "import diffusers, transformers" 2>/dev/null; then
+if installed diffusers transformers; then
   # a random tiny StableDiffusion pipeline (tests/support/generation.py),
   # then the plan / prompts / generate stages of tools/generate_synthetic.py
   t2i_smoke() {  # one process: the tiny pipeline, then plan/prompts/generate
