@@ -18,16 +18,15 @@ if 'PYTEST_XDIST_WORKER' in os.environ:
 else:
     os.environ.setdefault('OMP_NUM_THREADS', '2')
 
-import sau_mm  # noqa: E402,F401  (its compat fixes before anything else)
-import torch  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-
-from sau_mm.generation.diffult import ClassConditionalDDPM  # noqa: E402
-
 from tests.support import CIFAR10_JPEG_ARCHIVE, CIFAR10_JPEG_DIR  # noqa: E402
-from tests.support.data import make_cifar, make_synthetic_manifest  # noqa: E402
-from tests.support.generation import (make_tiny_clip,  # noqa: E402
-                                      make_tiny_pipeline, one_torch_thread)
+
+
+def pytest_collectstart(collector):
+    """sau_mm (its compat fixes) before the first test file is imported.
+    Here rather than at the top: pytest-xdist's controlling process, which
+    collects nothing, then starts its workers without the seconds of
+    importing torch and the OpenMMLab stack."""
+    import sau_mm  # noqa: F401
 
 
 # The files that take longest, longest first. pytest-xdist (--dist loadfile)
@@ -109,6 +108,7 @@ def cifar10_pickles(tmp_path_factory):
         if key not in made:
             folder = tmp_path_factory.mktemp(
                 f'cifar10_{train_per_class}x{test_per_class}_')
+            from tests.support.data import make_cifar
             made[key] = make_cifar(str(folder), 'cifar10', 10,
                                    train_per_class=train_per_class,
                                    test_per_class=test_per_class)
@@ -121,6 +121,7 @@ def sau_data(cifar10_pickles, tmp_path_factory):
     """(data_root, synthetic manifest) of the tiny SAU runs: CIFAR-10
     pickles with 12 training / 2 test images per class and 12 generated
     images per class (tests.support.data.make_synthetic_manifest)."""
+    from tests.support.data import make_synthetic_manifest
     manifest = make_synthetic_manifest(
         str(tmp_path_factory.mktemp('sau_synthetic')), [12] * 10)
     return cifar10_pickles(12, 2), manifest
@@ -131,6 +132,7 @@ def sau_data(cifar10_pickles, tmp_path_factory):
 def tiny_sd_pipeline(tmp_path_factory):
     """The folder of a random tiny StableDiffusionPipeline
     (tests.support.generation.make_tiny_pipeline), built once. Read-only."""
+    from tests.support.generation import make_tiny_pipeline, one_torch_thread
     with one_torch_thread():
         return make_tiny_pipeline(str(tmp_path_factory.mktemp('tiny_sd')))
 
@@ -140,6 +142,7 @@ def tiny_clip(tmp_path_factory):
     """(config file, checkpoint, model name) of a random tiny open_clip
     model (tests.support.generation.make_tiny_clip), built and registered
     once. Read-only."""
+    from tests.support.generation import make_tiny_clip
     return make_tiny_clip(str(tmp_path_factory.mktemp('tiny_clip')))
 
 
@@ -148,6 +151,10 @@ def tiny_ddpm():
     """A random DiffuLT ClassConditionalDDPM of 4 classes and 8x8 images
     (a 2-level UNet, seed 0), in eval mode. Tests may wrap its methods
     (monkeypatch, undone after) but not change its weights."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from sau_mm.generation.diffult import ClassConditionalDDPM
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
     return ClassConditionalDDPM(
