@@ -3,9 +3,9 @@
 # diffult_sau_cifar10jpeg_lt.py but GLAG, on a copy of the first 30 training /
 # 10 test images of every class of data/cifar10-jpeg (IF 10 on it: 30 .. 3
 # real images per class), a 2-level UNet trained 20 iterations, 2 DDIM
-# steps, classic-width models, 1-2 epochs, no loader worker processes. Its
-# numbers mean nothing; it checks that the pipeline runs, resumes and
-# verifies.
+# steps, classic-width CE and a half-width SAU, 1-2 epochs, no loader worker
+# processes. Its numbers mean nothing; it checks that the pipeline runs,
+# resumes and verifies.
 _base_ = './diffult_sau_cifar10jpeg_lt.py'
 work_dir = 'work_dirs/pipelines/diffult_sau_tiny'
 dataset = dict(
@@ -33,8 +33,10 @@ stages = dict(
     filter=dict(batch_size=64),
     train_sau=dict(cfg_options=dict(_epochs, **{
         'train_cfg.max_epochs': 1,
-        'model.backbone.base_channels': 16,  # classic width
-        'model.head.in_channels': 64})),
+        'model.backbone.base_channels': 8,  # half the classic width
+        'model.head.in_channels': 32,
+        'model.projector.hidden_channels': 64,
+        'model.projector.out_channels': 16})),
     train_ce_diffult=dict(
         cfg_options=dict(_epochs, **{'train_cfg.max_epochs': 1})),
     train_glag_stage1=None,
