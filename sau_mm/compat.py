@@ -18,11 +18,17 @@ fix is idempotent and only acts when the breakage is present:
    config each time (0.1-0.4 s), and a run asks for it at start-up four times
    and once per checkpoint. yapf's output depends only on its input, so it is
    memoised on (text, style): the same text, formatted once per process.
+6. Also a cost: mmengine imports transformers (about 1 s: it indexes its whole
+   source tree) only to register transformers' ``Adafactor`` optimizer, in
+   every process that imports ``mmengine.runner``. The registration becomes a
+   builder that imports transformers when an ``Adafactor`` is built.
 """
 import functools
 import glob
+import importlib
 import importlib.util
 import os
+import sys
 
 import numpy as np
 import torch
@@ -178,8 +184,32 @@ def patch_config_formatting() -> None:
     config_module.FormatCode = memoised
 
 
+def defer_transformers_import() -> None:
+    """Fix 6: mmengine's optimizer registry imported with transformers
+    hidden, and ``Adafactor`` registered as a builder that imports it. Acts
+    only when neither is imported yet (else the cost is already paid)."""
+    if ('mmengine.optim.optimizer.builder' in sys.modules
+            or 'transformers' in sys.modules):
+        return
+    sys.modules['transformers'] = None  # `from transformers import` fails
+    try:
+        importlib.import_module('mmengine.optim.optimizer.builder')
+    finally:
+        del sys.modules['transformers']
+    if importlib.util.find_spec('transformers') is None:
+        return  # mmengine would not have registered it either
+    from mmengine.registry import OPTIMIZERS
+
+    def Adafactor(*args, **kwargs):  # noqa: N802 - the registered name
+        """transformers.Adafactor(*args, **kwargs), imported on first use."""
+        from transformers import Adafactor as adafactor
+        return adafactor(*args, **kwargs)
+    OPTIMIZERS.register_module(name='Adafactor', module=Adafactor)
+
+
 def apply() -> None:
     """Apply every fix (idempotent)."""
+    defer_transformers_import()  # first: before anything imports mmengine.optim
     define_torchvision_op_schemas()
     patch_checkpoint_loading()
     patch_cuda_set_device()

@@ -14,10 +14,15 @@ def run_python(code: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-def test_torchvision_imports_after_sau_mm():
-    result = run_python('import sau_mm, torchvision, mmpretrain.datasets; '
-                        'print(torchvision.__version__)')
+def test_torchvision_imports_after_sau_mm_and_transformers_waits():
+    """Fix 1 in a fresh process; there, too, fix 6: importing the runner
+    does not import transformers (mmengine alone would)."""
+    result = run_python(
+        'import sys, sau_mm, torchvision, mmpretrain.datasets, '
+        'mmengine.runner; print(torchvision.__version__); '
+        'print("transformers" in sys.modules)')
     assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == 'False', result.stdout
 
 
 @pytest.mark.skipif(compat.torchvision_ops_loadable(),
@@ -87,3 +92,16 @@ def test_config_text_is_yapf_formatted_once_per_text(monkeypatch):
     assert changed != first and len(calls) == 2  # a new text is formatted
     monkeypatch.setattr(config_module, 'FormatCode', original)
     assert cfg.pretty_text == changed  # what yapf itself gives
+
+
+def test_adafactor_is_built_from_transformers_on_first_use():
+    from mmpretrain.registry import OPTIMIZERS
+    from transformers import Adafactor
+    param = torch.nn.Parameter(torch.zeros(3))
+    optimizer = OPTIMIZERS.build(dict(type='Adafactor', params=[param],
+                                      lr=1e-3, relative_step=False))
+    assert type(optimizer) is Adafactor
+    assert optimizer.defaults['lr'] == 1e-3
+    result = run_python(  # without the fix mmengine imports it at once
+        'import sys, mmengine.runner; print("transformers" in sys.modules)')
+    assert result.stdout.split()[-1] == 'True', result.stderr
