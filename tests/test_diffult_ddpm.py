@@ -93,19 +93,19 @@ def test_training_lowers_the_loss_and_saves_sample_grids(data_root,
 
 
 def test_resume_continues_identically(data_root, tmp_path):
-    """12 iterations straight == the straight run's iteration-4 checkpoint
-    resumed to 8, that run's iteration-8 checkpoint resumed to 12 (two
+    """6 iterations straight == the straight run's iteration-2 checkpoint
+    resumed to 4, that run's iteration-4 checkpoint resumed to 6 (two
     resumes: later checkpoints of a resumed run must hold their own RNG
     state)."""
-    every_4 = {'default_hooks.checkpoint.interval': 4}
-    straight = Runner.from_cfg(tiny_cfg(data_root, str(tmp_path / 'a'), 12,
-                                        **every_4))
+    every_2 = {'default_hooks.checkpoint.interval': 2}
+    straight = Runner.from_cfg(tiny_cfg(data_root, str(tmp_path / 'a'), 6,
+                                        **every_2))
     straight.train()
-    start = osp.join(tmp_path, 'a', 'iter_4.pth')
-    for end, work in ((8, 'b'), (12, 'c')):
+    start = osp.join(tmp_path, 'a', 'iter_2.pth')
+    for end, work in ((4, 'b'), (6, 'c')):
         resumed = Runner.from_cfg(tiny_cfg(
             data_root, str(tmp_path / work), end, resume=True,
-            load_from=start, **every_4))
+            load_from=start, **every_2))
         resumed.train()
         start = osp.join(tmp_path, work, f'iter_{end}.pth')
     a, b = states(straight), states(resumed)

@@ -44,9 +44,9 @@ class PrototypeSpy(Hook):
 
 @pytest.fixture(scope='module')
 def straight_run(data, tmp_path_factory):
-    """4 epochs of tiny SAU: (runner, loss recorder, prototype spy)."""
+    """3 epochs of tiny SAU: (runner, loss recorder, prototype spy)."""
     work_dir = str(tmp_path_factory.mktemp('sau_straight'))
-    runner = Runner.from_cfg(sau_cfg(data, work_dir, epochs=4))
+    runner = Runner.from_cfg(sau_cfg(data, work_dir, epochs=3))
     recorder, spy = LossRecorder(), PrototypeSpy()
     runner.register_hook(recorder)
     runner.register_hook(spy)
@@ -62,19 +62,19 @@ def test_sau_lowers_loss_logs_every_term_and_updates_prototypes(
     assert recorder.mean('loss', 'last') < recorder.mean('loss', 'first')
     iters_per_epoch = len(runner.train_dataloader)
     assert [(e, i) for e, i, _ in spy.calls] == [
-        (e, e * iters_per_epoch) for e in range(4)]
+        (e, e * iters_per_epoch) for e in range(3)]
     assert not torch.equal(spy.calls[0][2], spy.calls[-1][2])
     assert osp.isfile(osp.join(runner.work_dir, 'noise_flags',
-                               'epoch_4.json'))
+                               'epoch_3.json'))
 
 
 def test_sau_resume_continues_identically(data, straight_run, tmp_path):
-    """The straight run's epoch-3 checkpoint resumed in a fresh work dir
+    """The straight run's epoch-2 checkpoint resumed in a fresh work dir
     ends with the straight run's weights, bit for bit."""
     straight = straight_run[0]
     resumed = Runner.from_cfg(
-        sau_cfg(data, str(tmp_path), epochs=4, resume=True,
-                load_from=osp.join(straight.work_dir, 'epoch_3.pth')))
+        sau_cfg(data, str(tmp_path), epochs=3, resume=True,
+                load_from=osp.join(straight.work_dir, 'epoch_2.pth')))
     resumed.train()
     a = straight.model.state_dict()
     b = resumed.model.state_dict()

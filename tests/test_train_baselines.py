@@ -28,7 +28,7 @@ def final_state(runner):
 
 
 def test_ce_lowers_loss_and_reports_long_tail_metrics(cifar10, tmp_path):
-    cfg = small_cfg(CE, cifar10, str(tmp_path), epochs=4)
+    cfg = small_cfg(CE, cifar10, str(tmp_path), epochs=2)
     runner = Runner.from_cfg(cfg)
     recorder = LossRecorder()
     runner.register_hook(recorder)
