@@ -18,13 +18,19 @@ from mmpretrain.structures import DataSample
 from sau_mm.datasets.transforms import SAUView
 from sau_mm.models.utils import ClassPrototypes
 
+from tests.support.training import TINY_SAU
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
 C = 10
 
 
-def build_sau(**model_options):
+def build_sau(tiny=False, **model_options):
+    """The SAU config's model (widened ResNet-32), or with ``tiny`` its
+    tiny-width version (tests of logic that does not depend on width)."""
     cfg = Config.fromfile(SAU)
+    if tiny:
+        cfg.merge_from_dict(TINY_SAU)
     model_cfg = cfg.model.copy()
     model_cfg.update(model_options)
     model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
@@ -172,19 +178,19 @@ def test_missing_class_and_never_computed_prototypes_are_errors():
     z, labels = spread_embeddings()
     with pytest.raises(ValueError, match=r'Classes \[3\]'):
         ClassPrototypes(2, 4, 8).compute([(z, labels)])
-    model = build_sau()
+    model = build_sau(tiny=True)
     model.train()
     data = samples(torch.arange(8) % C, [False, True] * 4,
                    torch.arange(8) % C, [False] * 8)
     with pytest.raises(RuntimeError, match='PrototypeUpdateHook'):
         model.loss(views(8), data)
     # Without prototypes the same batch trains.
-    losses = build_sau(use_prototypes=False).loss(views(8), data)
+    losses = build_sau(tiny=True, use_prototypes=False).loss(views(8), data)
     assert torch.isfinite(losses['loss_sc'])
 
 
 def test_update_prototypes_embeds_the_contrastive_views_in_eval_mode():
-    model = build_sau(use_prototypes=False)
+    model = build_sau(tiny=True, use_prototypes=False)
     model.train()
     inputs = views(2 * C, seed=3)
     batch = dict(inputs=[v * 40 + 120 for v in inputs[:SAUView.PARTNER]],
