@@ -43,16 +43,16 @@ def test_ce_lowers_loss_and_reports_long_tail_metrics(cifar10, tmp_path):
 def test_resume_continues_identically(cifar10_pickles, tmp_path):
     cifar10 = cifar10_pickles(12, 2)  # the smallest set: only weights compared
     straight = Runner.from_cfg(
-        small_cfg(CE, cifar10, str(tmp_path / 'a'), epochs=3))
+        small_cfg(CE, cifar10, str(tmp_path / 'a'), epochs=2))
     straight.train()
     first = Runner.from_cfg(small_cfg(CE, cifar10, str(tmp_path / 'b'),
-                                      epochs=2, **{'train_cfg.val_interval':
+                                      epochs=1, **{'train_cfg.val_interval':
                                                    5}))
     first.train()
     resumed = Runner.from_cfg(
-        small_cfg(CE, cifar10, str(tmp_path / 'b'), epochs=3,
+        small_cfg(CE, cifar10, str(tmp_path / 'b'), epochs=2,
                   resume=True, load_from=str(tmp_path / 'b' /
-                                             'epoch_2.pth')))
+                                             'epoch_1.pth')))
     resumed.train()
     a, b = final_state(straight), final_state(resumed)
     for key in a:
