@@ -132,10 +132,10 @@ def test_tiny_pipeline_runs_end_to_end(tiny_run):
     sampled = read_manifest(osp.join(work, 'sample', 'manifest.jsonl'))
     assert report['sampled'] == len(sampled)
     assert all(osp.isfile(resolve_path(filtered, r)) for r in kept)
-    # IF 10 on 30 per class: n_c = int(30 * 10^(-c/9)); filled to 30, x1.5
-    real = [int(30 * 10 ** (-c / 9)) for c in range(10)]
+    # IF 10 on 20 per class: n_c = int(20 * 10^(-c/9)); filled to 20, x1.5
+    real = [int(20 * 10 ** (-c / 9)) for c in range(10)]
     assert [r['real'] for r in report['per_class']] == real
-    assert len(sampled) == sum(-(-3 * (30 - n) // 2) for n in real)
+    assert len(sampled) == sum(-(-3 * (20 - n) // 2) for n in real)
     with open(osp.join(work, 'pipeline_state.json')) as f:
         state = json.load(f)['stages']
     assert {k: v['status'] for k, v in state.items()} == dict.fromkeys(
@@ -152,9 +152,9 @@ def test_the_diffult_stages_sample_filter_and_train_on_the_manifest(
     (sau_mm.cli.diffult_filter), CE with the synthetic-weighted head trained
     on the filtered manifest (sau_mm.cli.train)."""
     work = tiny_run['work']
-    real = [int(30 * 10 ** (-c / 9)) for c in range(10)]
+    real = [int(20 * 10 ** (-c / 9)) for c in range(10)]
     records = read_manifest(osp.join(work, 'sample', 'manifest.jsonl'))
-    planned = [math.ceil(1.5 * (30 - n)) for n in real]
+    planned = [math.ceil(1.5 * (20 - n)) for n in real]
     assert Counter(r.label for r in records) == {
         c: n for c, n in enumerate(planned) if n}
     filtered = osp.join(work, 'sample', 'manifest_filtered.jsonl')
@@ -403,7 +403,7 @@ def test_dry_run_prints_the_exact_commands_and_runs_nothing(tmp_path,
     commands = [x.strip() for x in lines[2::3]]
     assert commands[0] == (
         'python -m sau_mm.cli.subset_image_folder data/cifar10-jpeg '
-        f'{work}/prepare_data --per-class train=30 test=10')
+        f'{work}/prepare_data --per-class train=20 test=10')
     assert f'train_dataloader.dataset.dataset.data_root={work}/prepare_data' \
         in commands[5] and f'val_dataloader.dataset.data_root={work}/' \
         'prepare_data' in commands[5]

@@ -1,7 +1,7 @@
 # The DiffuLT -> SAU pipeline at smoke-test size, a few minutes on a 2-core
 # CPU (tests/test_pipeline.py runs it): the stages of
-# diffult_sau_cifar10jpeg_lt.py but GLAG, on a copy of the first 30 training /
-# 10 test images of every class of data/cifar10-jpeg (IF 10 on it: 30 .. 3
+# diffult_sau_cifar10jpeg_lt.py but GLAG, on a copy of the first 20 training /
+# 10 test images of every class of data/cifar10-jpeg (IF 10 on it: 20 .. 2
 # real images per class), a 2-level UNet trained 20 iterations, 2 DDIM
 # steps, classic-width CE and a half-width SAU, 1-2 epochs, no loader worker
 # processes. Its numbers mean nothing; it checks that the pipeline runs,
@@ -9,9 +9,9 @@
 _base_ = './diffult_sau_cifar10jpeg_lt.py'
 work_dir = 'work_dirs/pipelines/diffult_sau_tiny'
 dataset = dict(
-    subset=dict(source='data/cifar10-jpeg', per_class=dict(train=30, test=10)),
+    subset=dict(source='data/cifar10-jpeg', per_class=dict(train=20, test=10)),
     train=dict(imbalance_factor=10,
-               shot_thresholds=dict(many_above=20, few_below=6)))
+               shot_thresholds=dict(many_above=12, few_below=4)))
 num_workers = 0
 _epochs = {'default_hooks.logger.interval': 2,
            'default_hooks.checkpoint.interval': 1,
