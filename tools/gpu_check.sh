@@ -96,7 +96,7 @@ if [ "$DRY" = 1 ]; then
     n=20; [ $split = test ] && n=10
     for d in "$DATA_SRC/$split"/*/; do
       c=$(basename "$d"); mkdir -p "$DATA/$split/$c"
-      ls "$d" | sort | head -n $n | sed "s|^|$d|" | xargs cp -t "$DATA/$split/$c/"
+      ls "$d" | sort | head -n $n | sed "s|^|$d|" | xargs -d '\n' cp -t "$DATA/$split/$c/"
     done
   done
   IF=10; BS=8; ITERS=2; WORKERS=1
