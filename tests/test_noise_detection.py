@@ -14,7 +14,7 @@ from PIL import Image
 
 from sau_mm.analysis import compare_runs
 from sau_mm.analysis.noise_detection import (FIGURE_SIZE, NoiseDetectionError,
-                                             detection_report)
+                                             _auc, detection_report)
 from sau_mm.analysis.figures import DPI
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
 
@@ -102,6 +102,28 @@ def test_scores_equal_the_hand_computed_ones(fabricated, tmp_path):
                                                recall=0.0, precision=0.0)
     assert e2['per_kind']['degraded']['precision'] == 1 / 3
     assert report['notes'] == []
+    # epochs flagged: planted r2 r3 r7 r8 once each; clean r0 r4 r9 once,
+    # r1 r5 r6 never -> each planted beats 3 of 6 clean and ties 3:
+    # AUC = (3 + 3 / 2) / 6 = 0.75, each kind alike
+    counts = report['flag_counts']
+    assert counts['epochs'] == 2
+    assert counts['auc'] == 0.75
+    assert counts['auc_per_kind'] == {'degraded': 0.75, 'off_class': 0.75}
+    at_least_2, at_least_1 = counts['thresholds']
+    assert at_least_2 == dict(min_epochs=2, flagged=0, precision=None,
+                              recall=0.0, false_flag_rate=0.0)
+    assert at_least_1 == dict(min_epochs=1, flagged=7, precision=4 / 7,
+                              recall=1.0, false_flag_rate=3 / 6)
+
+
+def test_flag_count_auc_equals_the_pairwise_count():
+    """_auc against the plain definition over all pairs."""
+    rng = np.random.default_rng(0)
+    pos, neg = rng.integers(0, 6, 40), rng.integers(0, 6, 70)
+    pairs = pos[:, None] - neg[None, :]
+    assert _auc(pos, neg) == pytest.approx(
+        ((pairs > 0).sum() + (pairs == 0).sum() / 2) / pairs.size)
+    assert _auc(pos, neg[:0]) is None
 
 
 def test_tool_writes_json_markdown_and_figure(fabricated, tmp_path,

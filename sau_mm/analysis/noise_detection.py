@@ -25,6 +25,12 @@ ones (a ratio 0/0 is None):
 - per kind k: recall_k = |F & P_k| / |P_k| and precision_k =
   |F & P_k| / (|F & P_k| + |F & C|), the precision had only kind k been
   planted (a flag does not say which kind it suspects).
+
+Over all E epochs (``flag_counts``): a record's score n is the number of
+epochs it was flagged in; AUC = P(n_planted > n_clean) + P(n_planted =
+n_clean) / 2 over all (planted, clean) pairs, overall and per kind (kind k
+against the clean records); and for each t = E..1 the precision, recall and
+false-flag rate of "flagged in at least t epochs".
 """
 import json
 import os
@@ -43,7 +49,7 @@ from .run_records import RunRecord, read_noise_flags
 from .synthetic_sets import flagged_keys, resolved_paths
 from .tables import fmt_share, render_markdown, train_dataset_cfg
 
-FIGURE_SIZE = (11, 4.2)
+FIGURE_SIZE = (16, 4.2)
 OVERALL = ('precision', 'recall', 'f1', 'false_flag_rate')
 FILES = ('noise_detection.json', 'noise_detection.md', 'noise_detection.png')
 
@@ -137,6 +143,36 @@ def score_flags(truth: PlantedSet, flagged_paths: set,
     return out
 
 
+def _auc(pos: np.ndarray, neg: np.ndarray) -> Optional[float]:
+    """P(pos > neg) + P(pos = neg) / 2 for integer scores (None if a side
+    is empty)."""
+    if not len(pos) or not len(neg):
+        return None
+    top = int(max(pos.max(), neg.max())) + 1
+    neg_hist = np.bincount(neg, minlength=top)
+    below = np.concatenate([[0], np.cumsum(neg_hist)[:-1]])
+    return float((below[pos] + neg_hist[pos] / 2).sum()
+                 / (len(pos) * len(neg)))
+
+
+def flag_count_scores(truth: PlantedSet, counts: np.ndarray,
+                      num_epochs: int) -> dict:
+    """AUC and thresholded scores of the epochs-flagged count (module
+    docstring); ``counts`` (records,) int."""
+    kinds = np.array([k or '' for k in truth.kinds])
+    planted = kinds != ''
+    thresholds = []
+    for t in range(num_epochs, 0, -1):
+        s = _scores(counts >= t, planted)
+        thresholds.append(dict(min_epochs=t, **{k: s[k] for k in (
+            'flagged', 'precision', 'recall', 'false_flag_rate')}))
+    return dict(
+        epochs=num_epochs, auc=_auc(counts[planted], counts[~planted]),
+        auc_per_kind={k: _auc(counts[kinds == k], counts[~planted])
+                      for k in truth.kind_names},
+        thresholds=thresholds)
+
+
 def detection_report(work_dir: str, manifest: str,
                      flags: Optional[Dict[int, dict]] = None) -> dict:
     """Scores of every epoch of ``work_dir``'s noise flags against
@@ -149,6 +185,7 @@ def detection_report(work_dir: str, manifest: str,
     truth = load_planted_set(manifest)
     index = set(truth.paths)
     epochs, notes = [], []
+    counts = np.zeros(len(truth.paths), dtype=np.int64)
     for epoch, record in flags.items():
         names = list(record.get('seen_per_class') or {})
         names = names or [str(c) for c in range(int(truth.labels.max()) + 1)]
@@ -165,6 +202,7 @@ def detection_report(work_dir: str, manifest: str,
                 f'(e.g. {foreign[0]}): give the manifest this run trained '
                 'on.')
         scores = score_flags(truth, marks, names)
+        counts += [p in marks for p in truth.paths]
         seen = list((record.get('seen_per_class') or {}).values())
         short = [f'{row["name"]} {seen[row["label"]]}/{row["records"]}'
                  for row in scores['per_class']
@@ -178,7 +216,9 @@ def detection_report(work_dir: str, manifest: str,
         epochs.append(dict(epoch=epoch, **scores))
     return dict(work_dir=osp.abspath(work_dir),
                 manifest=osp.abspath(manifest), kinds=truth.kind_names,
-                epochs=epochs, notes=notes)
+                epochs=epochs,
+                flag_counts=flag_count_scores(truth, counts, len(epochs)),
+                notes=notes)
 
 
 def last_epoch_detection(record: RunRecord,
@@ -233,9 +273,29 @@ def markdown_report(report: dict) -> str:
                   [row['name'], row['records'], row['planted'],
                    row['flagged']] + [fmt_share(row[m]) for m in OVERALL]
                   for row in last['per_class']))]
+    counts = report['flag_counts']
+    lines += ['', f'Epochs flagged (of {counts["epochs"]}) as a score: AUC '
+              f'planted vs clean {_fmt_auc(counts["auc"])} (' + ', '.join(
+                  f'{k} {_fmt_auc(counts["auc_per_kind"][k])}'
+                  for k in kinds) + '); flagged in at least t epochs '
+              '(down to the first t with recall 100%):', '']
+    rows = []
+    for row in counts['thresholds']:
+        rows.append([row['min_epochs'], row['flagged']] + [
+            fmt_share(row[m]) for m in ('precision', 'recall',
+                                        'false_flag_rate')])
+        if row['recall'] == 1.0:
+            break
+    lines.append(render_markdown(
+        ('t', 'flagged', 'precision', 'recall', 'false-flag rate (clean)'),
+        rows))
     if report['notes']:
         lines += [''] + [f'Note: {n}' for n in report['notes']]
     return '\n'.join(lines) + '\n'
+
+
+def _fmt_auc(auc: Optional[float]) -> str:
+    return '-' if auc is None else f'{auc:.3f}'
 
 
 def _curve(ax, epochs, values, **kw):
@@ -245,10 +305,11 @@ def _curve(ax, epochs, values, **kw):
 
 def detection_figure(report: dict, path: str) -> str:
     """Left: recall per epoch (all planted, one line per kind) and the
-    false-flag rate of clean images; right: precision (all, per kind) and
-    the chance precision."""
+    false-flag rate of clean images; middle: precision (all, per kind) and
+    the chance precision; right: precision against recall of "flagged in
+    at least t epochs", t = E..1."""
     fig = Figure(figsize=FIGURE_SIZE, layout='constrained')
-    left, right = fig.subplots(1, 2)
+    left, right, counted = fig.subplots(1, 3)
     rows = report['epochs']
     x = [e['epoch'] for e in rows]
     for ax, metric in ((left, 'recall'), (right, 'precision')):
@@ -268,6 +329,28 @@ def detection_figure(report: dict, path: str) -> str:
     if chance is not None:
         right.axhline(100 * chance, color='grey', linestyle='--',
                       label='chance (planted share)')
+        counted.axhline(100 * chance, color='grey', linestyle='--',
+                        label='chance')
+    counts = report['flag_counts']
+    pts = [(row['recall'], row['precision'], row['min_epochs'])
+           for row in counts['thresholds'] if row['precision'] is not None]
+    counted.plot([100 * r for r, _, _ in pts], [100 * p for _, p, _ in pts],
+                 marker='o', markersize=3, color='black',
+                 label=f'AUC {_fmt_auc(counts["auc"])}')
+    # t labelled down to the first t with full recall (below it the points
+    # pile up at recall 100%)
+    full = next((i for i, (r, _, _) in enumerate(pts) if r == 1.0),
+                len(pts) - 1)
+    for r, p, t in pts[:full + 1]:
+        counted.annotate(f't={t}', (100 * r, 100 * p), fontsize=7,
+                         textcoords='offset points', xytext=(3, 3))
+    counted.set_xlabel('recall (%)')
+    counted.set_ylabel('precision (%)')
+    counted.set_xlim(-2, 102)
+    counted.set_ylim(-2, 102)
+    counted.grid(True, alpha=0.3)
+    counted.set_title(f'Flagged in >= t of {counts["epochs"]} epochs')
+    counted.legend(fontsize=8)
     left.set_title('Planted images flagged (recall)')
     right.set_title('Flagged images that were planted (precision)')
     left.legend(fontsize=8)
