@@ -118,10 +118,10 @@ def _scores(flagged: np.ndarray, planted: np.ndarray) -> dict:
                 chance_precision=_ratio(tp + fn, len(planted)))
 
 
-def score_flags(truth: PlantedSet, flagged_paths: set,
+def score_flags(truth: PlantedSet, flagged: np.ndarray,
                 class_names: Sequence[str]) -> dict:
-    """One epoch's scores: overall, ``per_kind`` and ``per_class``."""
-    flagged = np.array([p in flagged_paths for p in truth.paths], dtype=bool)
+    """One epoch's scores: overall, ``per_kind`` and ``per_class``
+    (``flagged``: (records,) bool, in ``truth.paths`` order)."""
     kinds = np.array([k or '' for k in truth.kinds])
     planted = kinds != ''
     out = _scores(flagged, planted)
@@ -201,8 +201,9 @@ def detection_report(work_dir: str, manifest: str,
                 f'{len(foreign)} image(s) that {manifest} does not list '
                 f'(e.g. {foreign[0]}): give the manifest this run trained '
                 'on.')
-        scores = score_flags(truth, marks, names)
-        counts += [p in marks for p in truth.paths]
+        flagged = np.array([p in marks for p in truth.paths], dtype=bool)
+        scores = score_flags(truth, flagged, names)
+        counts += flagged
         seen = list((record.get('seen_per_class') or {}).values())
         short = [f'{row["name"]} {seen[row["label"]]}/{row["records"]}'
                  for row in scores['per_class']
