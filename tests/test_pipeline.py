@@ -43,7 +43,7 @@ TINY_STAGES = ['prepare_data', 'train_generator', 'sample', 'train_ce',
                'synthetic_report']
 RUNS = ['train_ce', 'train_sau', 'train_ce_diffult']
 # the weights of the stages up to the filter (the killed test's last stage)
-CHECKPOINTS = ['train_generator/iter_20.pth', 'train_ce/epoch_2.pth']
+CHECKPOINTS = ['train_generator/iter_8.pth', 'train_ce/epoch_2.pth']
 # One thread per stage process: the tiny stages are mostly process start-up,
 # and two threads per process on a shared 2-core machine run several times
 # slower than one.
@@ -108,7 +108,7 @@ def test_tiny_pipeline_runs_end_to_end(tiny_run):
         'stage 1/9 prepare_data: running (log: '
         f'{work}/logs/prepare_data.log)')
     # progress a person can follow
-    assert 'stage 2/9 train_generator: iteration 20/20, ETA 0:00:00' in lines
+    assert 'stage 2/9 train_generator: iteration 8/8, ETA 0:00:00' in lines
     assert any(line.startswith('stage 4/9 train_ce: epoch 2/2, ETA ')
                for line in lines)
     assert any(line.startswith('stage 4/9 train_ce: epoch 2/2 evaluated: '
@@ -243,7 +243,7 @@ def test_killed_runs_resume_to_the_uninterrupted_results(tiny_run,
     kills = [
         # a training stage: sau_mm.cli.train --resume from its checkpoint
         ('train_generator', lambda: osp.isfile(
-            osp.join(work, 'train_generator', 'iter_10.pth')), 1.5),
+            osp.join(work, 'train_generator', 'iter_2.pth')), 1.5),
         # sampling: the images on disk are kept, the rest generated
         ('sample', lambda: count_images() >= 20, 1.0),
         # a stage without resume (its ~15 s outlast the 4 s): run again

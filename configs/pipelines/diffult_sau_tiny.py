@@ -2,7 +2,7 @@
 # CPU (tests/test_pipeline.py runs it): the stages of
 # diffult_sau_cifar10jpeg_lt.py but GLAG, on a copy of the first 20 training /
 # 10 test images of every class of data/cifar10-jpeg (IF 10 on it: 20 .. 2
-# real images per class), a 2-level UNet trained 20 iterations, 2 DDIM
+# real images per class), a 2-level UNet trained 8 iterations, 2 DDIM
 # steps, classic-width CE and a half-width SAU, 1-2 epochs, no loader worker
 # processes. Its numbers mean nothing; it checks that the pipeline runs,
 # resumes and verifies.
@@ -19,14 +19,14 @@ _epochs = {'default_hooks.logger.interval': 2,
            'train_dataloader.batch_size': 32}
 stages = dict(
     train_generator=dict(amp=False, cfg_options={
-        'train_cfg.max_iters': 20,
+        'train_cfg.max_iters': 8,
         'train_dataloader.batch_size': 16,
         'model.unet.block_out_channels': (16, 32),
         'model.unet.down_block_types': ('DownBlock2D', 'AttnDownBlock2D'),
         'model.unet.up_block_types': ('AttnUpBlock2D', 'UpBlock2D'),
         'model.unet.norm_num_groups': 4,
-        'default_hooks.logger.interval': 5,
-        'default_hooks.checkpoint.interval': 10,
+        'default_hooks.logger.interval': 2,
+        'default_hooks.checkpoint.interval': 2,
         'custom_hooks.2.interval': 1000}),  # no sample grids
     sample=dict(steps=2, batch_size=64),
     train_ce=dict(cfg_options=dict(_epochs, **{'train_cfg.max_epochs': 2})),
