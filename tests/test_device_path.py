@@ -218,8 +218,11 @@ def test_sau_device_path_trains_and_resumes_exactly(data, tmp_path):
 
 @pytest.mark.slow
 def test_sau_device_path_two_process_cpu_ddp(data, tmp_path):
-    """torchrun, 2 processes: each rank trains on its shard of the index
-    pairs; the cache is built by local rank 0 and loaded by the other."""
+    """tools/dist_train.sh, 2 processes: each rank trains on its shard of
+    the index pairs; the cache is built by local rank 0 and loaded by the
+    other. SAU's DDP test for both data paths: the sampler, the prototype
+    and label-correction all-reduces and the launcher are the same code on
+    the CPU path, whose datasets run per rank as in a single process."""
     root, manifest, _ = data
     options = [f'{SAU_DATASET}.data_root={root}',
                f'{SAU_DATASET}.synthetic_manifest={manifest}',

@@ -11,7 +11,7 @@ from sau_mm.engine.hooks.runner_access import real_image_loader
 
 from tests.support.data import make_synthetic_manifest
 from tests.support.training import (SAU_DATASET, TINY_SAU, LossRecorder,
-                                    dist_train, no_worker_options, small_cfg)
+                                    small_cfg)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAU = osp.join(ROOT, 'configs/sau/resnet32_cifar10lt.py')
@@ -114,23 +114,6 @@ def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
     assert counts.tolist() == dataset.real_class_counts
     torch.testing.assert_close(protos, sums / counts[None, :, None],
                                atol=1e-5, rtol=1e-5)
-
-
-@pytest.mark.slow
-def test_sau_two_process_cpu_ddp(data, tmp_path):
-    root, manifest = data
-    options = [f'{SAU_DATASET}.data_root={root}',
-               f'{SAU_DATASET}.synthetic_manifest={manifest}',
-               f'{SAU_DATASET}.imbalance_factor=4',
-               f'val_dataloader.dataset.data_root={root}',
-               'train_cfg.max_epochs=1'] + [
-                   f'{k}={v}' for k, v in TINY_SAU.items()
-               ] + no_worker_options()
-    code, log = dist_train(ROOT, SAU, tmp_path, options, port=29517)
-    assert code == 0, log[-4000:]
-    assert 'Distributed training: True' in log
-    assert 'lt/top1' in log
-    assert osp.isfile(tmp_path / 'epoch_1.pth')
 
 
 def test_imagenet_lt_sau_pipeline_on_split_file_data(tmp_path):
