@@ -102,3 +102,34 @@ def test_adafactor_is_built_from_transformers_on_first_use():
                                       lr=1e-3, relative_step=False))
     assert type(optimizer) is Adafactor
     assert optimizer.defaults['lr'] == 1e-3
+
+
+def test_visualizer_builds_its_figure_on_first_use(tmp_path, monkeypatch):
+    """Fix 7: creating a visualizer and logging scalars build no matplotlib
+    figure; the first drawing builds it and draws what a visualizer built at
+    once draws."""
+    import matplotlib.figure
+    from mmengine.structures import InstanceData  # noqa: F401 - registry
+    from mmpretrain.structures import DataSample
+    from mmpretrain.visualization import UniversalVisualizer
+    built = []
+    original = matplotlib.figure.Figure.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+    monkeypatch.setattr(matplotlib.figure.Figure, '__init__', counting)
+    visualizer = UniversalVisualizer(
+        name='fix7', vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path))
+    visualizer.add_scalars({'loss': 0.5}, step=1)
+    assert built == []  # without the fix: built at creation
+    image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8)
+    sample = DataSample().set_gt_label(1).set_pred_label(2).set_pred_score(
+        torch.tensor([0.1, 0.2, 0.7]))
+    drawn = visualizer.visualize_cls(image, sample, classes=['a', 'b', 'c'])
+    assert len(built) == 1 and visualizer.dpi == visualizer.fig_save.get_dpi()
+    at_once = UniversalVisualizer(name='fix7_at_once', image=image)
+    assert len(built) == 2  # given an image: built at creation, as before
+    np.testing.assert_array_equal(
+        drawn, at_once.visualize_cls(image, sample, classes=['a', 'b', 'c']))
