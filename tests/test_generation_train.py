@@ -6,6 +6,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from sau_mm.datasets.manifest import read_manifest
 from sau_mm.generation.text2image import cli
 
@@ -17,6 +19,7 @@ CONFIG = osp.join(
     ROOT, 'configs/baselines/resnet32_cifar10jpeg_lt/ce_real_synthetic.py')
 
 
+@pytest.mark.slow
 def test_stages_then_train_on_the_manifest(tiny_sd_pipeline, tiny_clip,
                                            tmp_path):
     data = make_image_folder(str(tmp_path / 'data'), [20] * 10)

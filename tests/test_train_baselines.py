@@ -101,6 +101,7 @@ def test_every_config_loads_and_builds_its_model(config):
                                    std, rtol=1e-7)
 
 
+@pytest.mark.slow
 def test_train_tool_with_cfg_options_and_test_tool(cifar10, tmp_path):
     work = str(tmp_path / 'tool')
     common = ['--cfg-options', f'train_dataloader.dataset.data_root={cifar10}',
