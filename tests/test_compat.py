@@ -109,7 +109,6 @@ def test_visualizer_builds_its_figure_on_first_use(tmp_path, monkeypatch):
     figure; the first drawing builds it and draws what a visualizer built at
     once draws."""
     import matplotlib.figure
-    from mmengine.structures import InstanceData  # noqa: F401 - registry
     from mmpretrain.structures import DataSample
     from mmpretrain.visualization import UniversalVisualizer
     built = []

@@ -69,6 +69,11 @@ class PlantedSet:
     def kind_names(self) -> List[str]:
         return sorted({k for k in self.kinds if k})
 
+    @property
+    def kind_array(self) -> np.ndarray:
+        """(records,) str: each record's planted kind, '' for a clean one."""
+        return np.array([k or '' for k in self.kinds])
+
 
 def is_planted_manifest(manifest: str) -> bool:
     """Whether ``manifest`` exists and its records carry ``planted``."""
@@ -122,7 +127,7 @@ def score_flags(truth: PlantedSet, flagged: np.ndarray,
                 class_names: Sequence[str]) -> dict:
     """One epoch's scores: overall, ``per_kind`` and ``per_class``
     (``flagged``: (records,) bool, in ``truth.paths`` order)."""
-    kinds = np.array([k or '' for k in truth.kinds])
+    kinds = truth.kind_array
     planted = kinds != ''
     out = _scores(flagged, planted)
     false_flags = int((flagged & ~planted).sum())
@@ -159,7 +164,7 @@ def flag_count_scores(truth: PlantedSet, counts: np.ndarray,
                       num_epochs: int) -> dict:
     """AUC and thresholded scores of the epochs-flagged count (module
     docstring); ``counts`` (records,) int."""
-    kinds = np.array([k or '' for k in truth.kinds])
+    kinds = truth.kind_array
     planted = kinds != ''
     thresholds = []
     for t in range(num_epochs, 0, -1):
