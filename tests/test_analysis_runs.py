@@ -335,6 +335,10 @@ def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
     assert rec_a['schedule'] == dict(unit='epoch', done=3, planned=3,
                                      finished=True, config_planned=3)
     assert rec_a['metrics']['top1_best'] == 55.5
+    # per-class top-1 of the best (epoch 2) and last (epoch 3) evaluations
+    assert rec_a['per_class'] == dict(
+        train_class_counts=COUNTS, top1_best=[55.5, 65.5, 75.5, 85.5],
+        top1_last=[50.25, 60.25, 70.25, 80.25])
     assert rec_a['synthetic'] == {
         'manifest': 'data/synthetic/x/manifest.jsonl'}
     assert sorted(r['run'] for r in read_ledger(results)) == [

@@ -7,7 +7,10 @@ its sources), the schedule (epochs done / planned, and the config file's own
 ``max_epochs``, so a short schedule is visible), device, commit and command
 line (RunInfoHook), the
 metrics (top-1 last and best with its epoch, top-5 / many / medium / few of
-the best evaluation), wall time, and when it was recorded. CPU runs and GPU
+the best evaluation), the per-class top-1 of the best and the last
+evaluation with the classes' real training counts (``per_class``, None when
+the run wrote no per-class file; it outlives the work dir, so figures can be
+redrawn from the ledger), wall time, and when it was recorded. CPU runs and GPU
 runs are rendered in separate tables. Other JSON files in the folder (e.g.
 GPU-check summaries) have no ``"kind": "run"`` and are skipped.
 """
@@ -78,6 +81,18 @@ def _command(record) -> Optional[str]:
     return ' '.join(argv) if argv else None
 
 
+def _per_class(record, best: Optional[int], last: Optional[int]
+               ) -> Optional[dict]:
+    """Per-class top-1 at the best and the last evaluation, or None when
+    either has no per-class file."""
+    at_best, at_last = record.per_class.get(best), record.per_class.get(last)
+    if not at_best or not at_last:
+        return None
+    return dict(train_class_counts=at_best.get('train_class_counts'),
+                top1_best=at_best['per_class_top1'],
+                top1_last=at_last['per_class_top1'])
+
+
 def run_result(work_dir: str, repo_root: str = '.',
                allow_unfinished: bool = False) -> dict:
     """The ledger record of a work dir (module docstring)."""
@@ -118,8 +133,10 @@ def run_result(work_dir: str, repo_root: str = '.',
                       config_planned=config_planned),
         device=row['device'], device_class=device_class(row['device']),
         commit=row['commit'], command=_command(record),
-        metrics={k: row[k] for k in METRICS}, wall_s=row['wall_s'],
-        recorded=datetime.date.today().isoformat())
+        metrics={k: row[k] for k in METRICS},
+        per_class=_per_class(record, row['top1_best_epoch'],
+                             row['top1_last_epoch']),
+        wall_s=row['wall_s'], recorded=datetime.date.today().isoformat())
 
 
 def record_result(work_dir: str, results_dir: str, repo_root: str = '.',
