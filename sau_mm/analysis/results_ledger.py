@@ -89,8 +89,8 @@ def _per_class(record, best: Optional[int], last: Optional[int]
     if not at_best or not at_last:
         return None
     return dict(train_class_counts=at_best.get('train_class_counts'),
-                top1_best=at_best['per_class_top1'],
-                top1_last=at_last['per_class_top1'])
+                top1_best=[round(v, 2) for v in at_best['per_class_top1']],
+                top1_last=[round(v, 2) for v in at_last['per_class_top1']])
 
 
 def run_result(work_dir: str, repo_root: str = '.',
