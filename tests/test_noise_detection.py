@@ -152,6 +152,32 @@ def test_tool_writes_json_markdown_and_figure(fabricated, tmp_path,
         assert np.asarray(img.convert('L')).std() > 5
 
 
+def test_a_clean_control_reports_its_false_flag_rate(fabricated, tmp_path,
+                                                     monkeypatch, capsys):
+    """0% planted (corrupt_manifest.py --rate 0): every flag is false; the
+    tool reports the false-flag rate and still draws its figure."""
+    work, manifest = fabricated
+    with open(manifest) as f:
+        records = [json.loads(line) for line in f]
+    with open(manifest, 'w') as f:
+        for r in records:
+            r.update(planted=None)
+            r.pop('true_label', None)
+            f.write(json.dumps(r) + '\n')
+    out = tmp_path / 'out'
+    monkeypatch.setattr(sys, 'argv', ['noise_detection.py', work, manifest,
+                                      '--out', str(out)])
+    runpy.run_path(osp.join(ROOT, 'tools/analysis/noise_detection.py'),
+                   run_name='__main__')
+    assert 'a clean control' in capsys.readouterr().out
+    with open(out / 'noise_detection.json') as f:
+        e1, e2 = json.load(f)['epochs']
+    assert (e1['false_flag_rate'], e2['false_flag_rate']) == (0.4, 0.3)
+    assert (e1['precision'], e1['recall'], e1['planted']) == (0.0, None, 0)
+    with Image.open(out / 'noise_detection.png') as img:
+        assert np.asarray(img.convert('L')).std() > 5
+
+
 def test_flags_of_another_manifest_and_a_clean_manifest_are_named(
         fabricated, tmp_path):
     work, manifest = fabricated

@@ -253,12 +253,16 @@ def markdown_report(report: dict) -> str:
     """Per-epoch table, then the last epoch per class."""
     kinds = report['kinds']
     first = report['epochs'][0]
+    planted = ('(' + ', '.join(f'{k} {first["per_kind"][k]["planted"]}'
+                               for k in kinds)
+               + f'); chance precision {fmt_share(first["chance_precision"])}%'
+               if first['planted'] else
+               '(a clean control: every flag is a false flag, so only the '
+               'false-flag rate is informative)')
     lines = [
         f'# Noise detection: {report["work_dir"]}', '',
         f'Manifest `{report["manifest"]}`: {first["planted"]} of '
-        f'{first["records"]} synthetic records planted (' + ', '.join(
-            f'{k} {first["per_kind"][k]["planted"]}' for k in kinds)
-        + f'); chance precision {fmt_share(first["chance_precision"])}%. '
+        f'{first["records"]} synthetic records planted {planted}. '
         'Flagged = flagged as noise in at least one draw of the epoch. '
         'Values in %.', '']
     head = (['epoch', 'flagged', 'precision', 'recall', 'F1',
@@ -339,7 +343,11 @@ def detection_figure(report: dict, path: str) -> str:
                         label='chance')
     counts = report['flag_counts']
     pts = [(row['recall'], row['precision'], row['min_epochs'])
-           for row in counts['thresholds'] if row['precision'] is not None]
+           for row in counts['thresholds']
+           if row['precision'] is not None and row['recall'] is not None]
+    if not pts:
+        counted.text(0.5, 0.5, 'no planted record', ha='center',
+                     transform=counted.transAxes)
     counted.plot([100 * r for r, _, _ in pts], [100 * p for _, p, _ in pts],
                  marker='o', markersize=3, color='black',
                  label=f'AUC {_fmt_auc(counts["auc"])}')
