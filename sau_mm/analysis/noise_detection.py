@@ -345,12 +345,13 @@ def detection_figure(report: dict, path: str) -> str:
     pts = [(row['recall'], row['precision'], row['min_epochs'])
            for row in counts['thresholds']
            if row['precision'] is not None and row['recall'] is not None]
-    if not pts:
+    if pts:
+        counted.plot([100 * r for r, _, _ in pts],
+                     [100 * p for _, p, _ in pts], marker='o', markersize=3,
+                     color='black', label=f'AUC {_fmt_auc(counts["auc"])}')
+    else:
         counted.text(0.5, 0.5, 'no planted record', ha='center',
                      transform=counted.transAxes)
-    counted.plot([100 * r for r, _, _ in pts], [100 * p for _, p, _ in pts],
-                 marker='o', markersize=3, color='black',
-                 label=f'AUC {_fmt_auc(counts["auc"])}')
     # t labelled down to the first t with full recall (below it the points
     # pile up at recall 100%)
     full = next((i for i, (r, _, _) in enumerate(pts) if r == 1.0),
