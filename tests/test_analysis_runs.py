@@ -340,7 +340,7 @@ def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
         train_class_counts=COUNTS, top1_best=[55.5, 65.5, 75.5, 85.5],
         top1_last=[50.25, 60.25, 70.25, 80.25])
     assert rec_a['synthetic'] == {
-        'manifest': 'data/synthetic/x/manifest.jsonl'}
+        'manifest': 'data/synthetic/x/manifest.jsonl', 'drawn': None}
     assert sorted(r['run'] for r in read_ledger(results)) == [
         'ce_unfinished', 'sau_done', 'sau_reduced']
     readme = tmp_path / 'README.md'
@@ -371,11 +371,45 @@ def test_ledger_counts_the_planted_records_of_a_manifest(tmp_path):
             for i, kind in enumerate([None, 'off_class', 'degraded',
                                       'off_class', None])]
     manifest.write_text(''.join(json.dumps(r) + '\n' for r in rows))
-    syn = _synthetic(str(manifest))
+    syn = _synthetic(str(manifest), None)
     assert syn['images'] == 5 and syn['sources'] == {'oracle': 5}
     assert syn['planted'] == {'off_class': 2, 'degraded': 1}
     assert _synthetic_text(dict(synthetic=syn)) == (
         'oracle 5 (planted: degraded 1, off_class 2)')
     rows = [dict(r, planted=None) for r in rows]
     manifest.write_text(''.join(json.dumps(r) + '\n' for r in rows))
-    assert 'planted' not in _synthetic(str(manifest))
+    assert 'planted' not in _synthetic(str(manifest), None)
+
+
+def test_the_ledger_shows_the_synthetic_images_a_run_drew(tmp_path,
+                                                          monkeypatch):
+    """A manifest with more records than the fill needs (3 per class, the
+    fill draws 4 + 2): the training set's summary line, as a start folder's
+    log holds it, gives the images drawn, shown beside the manifest's."""
+    from mmpretrain.registry import DATASETS
+
+    import sau_mm.datasets.lt_synthetic_dataset as lt
+    from sau_mm.analysis.results_ledger import _synthetic, _synthetic_text
+    from sau_mm.analysis.run_records import _log_facts
+    from tests.support.data import make_image_folder, make_synthetic_manifest
+    logged = []
+    monkeypatch.setattr(lt, 'print_log', lambda msg, **kw: logged.append(msg))
+    root = make_image_folder(str(tmp_path / 'data'), [6, 2, 4])
+    make_image_folder(root, [2, 2, 2], split='test')
+    manifest = make_synthetic_manifest(str(tmp_path / 'syn'), [3, 6, 3])
+    for split in ('test', 'train'):   # the test set's line comes first
+        DATASETS.build(dict(type='LongTailSyntheticDataset', data_root=root,
+                            source='image_folder', split=split,
+                            synthetic_manifest=manifest if split == 'train'
+                            else None, test_mode=split == 'test',
+                            pipeline=[]))
+    log = tmp_path / '20260101_100000.log'
+    log.write_text(''.join(f'2026/01/01 10:00:0{n} - mmengine - INFO - {m}\n'
+                           for n, m in enumerate(logged)))
+    span, device, images = _log_facts(str(log), '20260101_100000')
+    assert images == (12, 6)
+    syn = _synthetic(manifest, images[1])
+    assert (syn['images'], syn['drawn']) == (12, 6)
+    assert _synthetic_text(dict(synthetic=syn)) == '6 drawn of test-generator 12'
+    assert _synthetic_text(dict(synthetic=dict(syn, drawn=12))) == \
+        'test-generator 12'

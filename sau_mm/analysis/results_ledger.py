@@ -2,8 +2,8 @@
 (``results/*.json``, ``"kind": "run"``), rendered into the README between
 ``<!-- results:start -->`` and ``<!-- results:end -->``.
 
-A record holds what ran (config, backbone, data, IF, synthetic manifest and
-its sources), the schedule (epochs done / planned, and the config file's own
+A record holds what ran (config, backbone, data, IF, synthetic manifest, its
+sources and the synthetic images the run drew from it), the schedule (epochs done / planned, and the config file's own
 ``max_epochs``, so a short schedule is visible), device, commit and command
 line (RunInfoHook), the
 metrics (top-1 last and best with its epoch, top-5 / many / medium / few of
@@ -59,10 +59,14 @@ def _full_schedule(config_name: str, repo_root: str, unit: str
     return train_cfg.get(f'max_{unit}s')
 
 
-def _synthetic(manifest: Optional[str]) -> Optional[dict]:
+def _synthetic(manifest: Optional[str], drawn: Optional[int]
+               ) -> Optional[dict]:
+    """The manifest's records (``images``, by source and planted kind) and
+    the synthetic images the training set drew from it (``drawn``: fewer
+    when the fill needs fewer than the manifest holds)."""
     if not manifest:
         return None
-    out = dict(manifest=manifest)
+    out = dict(manifest=manifest, drawn=drawn)
     if osp.isfile(manifest):
         records = read_manifest(manifest)
         out.update(images=len(records),
@@ -127,7 +131,8 @@ def run_result(work_dir: str, repo_root: str = '.',
         kind=KIND, run=row['run'], config=row['method'],
         backbone=row['backbone'], data=row['data'],
         imbalance_factor=row['imbalance_factor'],
-        synthetic=_synthetic(row['synthetic']),
+        synthetic=_synthetic(row['synthetic'], record.train_images and
+                             record.train_images[1]),
         schedule=dict(unit=row['unit'], done=row['done'],
                       planned=row['planned'], finished=record.finished,
                       config_planned=config_planned),
@@ -183,6 +188,9 @@ def _synthetic_text(r: dict) -> str:
         if planted:
             text += ' (planted: ' + ', '.join(
                 f'{k} {v}' for k, v in sorted(planted.items())) + ')'
+        drawn = syn.get('drawn')
+        if drawn is not None and drawn != syn.get('images'):
+            text = f'{drawn} drawn of {text}'
         return text
     return osp.basename(osp.dirname(syn['manifest'])) or syn['manifest']
 

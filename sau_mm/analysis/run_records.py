@@ -6,7 +6,9 @@ What a work dir holds (README, "Training and testing")::
     WORK/run_info.json                   RunInfoHook: commit, device, wall time
     WORK/epoch_N.pth, best_lt_top1_epoch_N.pth, iter_N.pth, last_checkpoint
     WORK/noise_flags/epoch_N.json        SAU: LabelCorrectionHook
-    WORK/<ts>/<ts>.log                   one folder per start (resume: more)
+    WORK/<ts>/<ts>.log                   one folder per start (resume: more);
+                                         its training-set line gives the
+                                         real + synthetic images drawn
     WORK/<ts>/vis_data/scalars.json      one JSON per line: training lines
                                          (loss terms, lr, epoch, iter) and
                                          validation lines (lt/*, step = epoch)
@@ -28,7 +30,7 @@ import os
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 
@@ -38,6 +40,9 @@ TIMESTAMP = re.compile(r'^\d{8}_\d{6}$')
 CHECKPOINT = re.compile(r'(?:^|_)(epoch|iter)_(\d+)\.pth$')
 LOG_TIME = re.compile(
     r'^(?:(\d{4})/)?(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2}) - ')
+# LongTailSyntheticDataset's summary line of the training set
+TRAIN_SET = re.compile(
+    r'split=train\b[^)]*\): (\d+) real \+ (\d+) synthetic images')
 VAL_PREFIX = 'lt/'
 NOT_LOSS_KEYS = ('lr', 'data_time', 'time', 'epoch', 'iter', 'step',
                  'memory', 'base_lr')
@@ -64,6 +69,7 @@ class RunRecord:
     sessions: List[str] = field(default_factory=list)
     log_wall_s: Optional[float] = None
     log_device: Optional[str] = None
+    train_images: Optional[Tuple[int, int]] = None  # (real, synthetic)
 
     @property
     def name(self) -> str:
@@ -174,7 +180,7 @@ def load_run(work_dir: str) -> RunRecord:
     train: Dict[int, List[dict]] = {}
     val: Dict[int, dict] = {}
     per_class: Dict[int, dict] = {}
-    wall, device = 0.0, None
+    wall, device, train_images = 0.0, None, None
     for ts in sessions:
         folder = osp.join(work_dir, ts)
         lines = read_scalars(osp.join(folder, 'vis_data', 'scalars.json'))
@@ -197,9 +203,10 @@ def load_run(work_dir: str) -> RunRecord:
                 per_class[epoch] = files[n]
             else:
                 per_class.pop(epoch, None)
-        span, dev = _log_facts(osp.join(folder, f'{ts}.log'), ts)
+        span, dev, images = _log_facts(osp.join(folder, f'{ts}.log'), ts)
         wall += span or 0.0
         device = dev or device
+        train_images = images or train_images
     train_lines = [line for k in sorted(train) for line in train[k]]
     return RunRecord(
         work_dir=work_dir, config=config, config_name=name, unit=unit,
@@ -207,7 +214,7 @@ def load_run(work_dir: str) -> RunRecord:
         per_class=per_class, checkpoints=_checkpoints(work_dir, unit, since),
         noise_flags=read_noise_flags(work_dir, since), run_info=run_info,
         sessions=sessions, log_wall_s=wall if sessions else None,
-        log_device=device)
+        log_device=device, train_images=train_images)
 
 
 def _current_run_start(run_info: Optional[dict]
@@ -290,17 +297,22 @@ def read_noise_flags(work_dir: str,
 
 
 def _log_facts(path: str, ts: str):
-    """(seconds from the first to the last timestamped line, device) of a
-    start folder's log; the device from MMEngine's environment block."""
+    """(seconds from the first to the last timestamped line, device,
+    (real, synthetic) training images) of a start folder's log; the device
+    from MMEngine's environment block, the images from the training set's
+    summary line (None when absent)."""
     if not osp.isfile(path):
-        return None, None
+        return None, None, None
     year = int(ts[:4])
     first = last = None
-    device, cuda = None, None
+    device, cuda, images = None, None, None
     with open(path, errors='replace') as f:
         for line in f:
             m = LOG_TIME.match(line)
             if m:
+                counts = images is None and TRAIN_SET.search(line)
+                if counts:
+                    images = (int(counts.group(1)), int(counts.group(2)))
                 y, mo, d, h, mi, s = m.groups()
                 t = datetime.datetime(int(y) if y else year, int(mo), int(d),
                                       int(h), int(mi), int(s))
@@ -321,4 +333,4 @@ def _log_facts(path: str, ts: str):
     if device is None and cuda is False:
         device = 'CPU'
     span = (last - first).total_seconds() if first is not None else None
-    return span, device
+    return span, device, images
