@@ -413,3 +413,47 @@ def test_the_ledger_shows_the_synthetic_images_a_run_drew(tmp_path,
     assert _synthetic_text(dict(synthetic=syn)) == '6 drawn of test-generator 12'
     assert _synthetic_text(dict(synthetic=dict(syn, drawn=12))) == \
         'test-generator 12'
+
+
+def test_ledger_figure_draws_the_recorded_per_class_accuracy(tmp_path,
+                                                             monkeypatch):
+    """Ledger records alone (no work dir) give the per-class figure: the
+    recorded counts and accuracies of the chosen evaluation, one line per
+    record; a record without per-class accuracy is named."""
+    from sau_mm.analysis import results_ledger
+    from sau_mm.analysis.results_ledger import per_class_figure
+
+    def record(run, best, last):
+        path = tmp_path / f'{run}.json'
+        path.write_text(json.dumps(dict(
+            kind='run', run=run,
+            metrics=dict(top1_best=sum(best) / 3, top1_best_epoch=7,
+                         top1_last=sum(last) / 3, top1_last_epoch=9),
+            per_class=dict(train_class_counts=[90, 30, 10], top1_best=best,
+                           top1_last=last))))
+        return str(path)
+
+    a = record('ce', [90.0, 60.0, 30.0], [88.0, 58.0, 27.0])
+    b = record('sau', [80.0, 70.0, 66.0], [79.0, 71.0, 63.0])
+    drawn = []
+    monkeypatch.setattr(results_ledger, 'per_class_curves',
+                        lambda series, out, title: drawn.append(series))
+    per_class_figure([a, b], 'x.png', at='last')
+    assert drawn[-1] == [
+        ('ce: top-1 57.67 (epoch 9)', [90, 30, 10], [88.0, 58.0, 27.0]),
+        ('sau: top-1 71.00 (epoch 9)', [90, 30, 10], [79.0, 71.0, 63.0])]
+    per_class_figure([b], 'x.png', labels=['SAU, clean'])
+    assert drawn[-1] == [('SAU, clean: top-1 72.00 (epoch 7)',
+                          [90, 30, 10], [80.0, 70.0, 66.0])]
+    monkeypatch.undo()
+    out = per_class_figure([a, b], str(tmp_path / 'f.png'))
+    d = figures.DPI
+    assert png(out)[0] == (figures.PER_CLASS_SIZE[0] * d,
+                             figures.PER_CLASS_SIZE[1] * d)
+    old = tmp_path / 'old.json'
+    old.write_text(json.dumps(dict(kind='run', run='old', per_class=None,
+                                   metrics={})))
+    with pytest.raises(LedgerError, match=r'old\.json holds no per-class'):
+        per_class_figure([a, str(old)], str(tmp_path / 'g.png'))
+    with pytest.raises(LedgerError, match='2 labels for 1 records'):
+        per_class_figure([a], str(tmp_path / 'g.png'), labels=['x', 'y'])

@@ -48,38 +48,50 @@ def save_figure(fig: Figure, path: str) -> str:
     return path
 
 
-def per_class_vs_count(records: Sequence[RunRecord], labels: Sequence[str],
-                       path: str) -> str:
-    """x: real training count of the class (log), y: its top-1 at the
-    run's best evaluation (the last when no evaluation has a top-1)."""
+def per_class_curves(series: Sequence[tuple], path: str,
+                     title: str) -> str:
+    """x: real training count of the class (log), y: its top-1; one line per
+    ``(label, counts, top1)`` of ``series``, classes from largest to
+    smallest."""
     fig = Figure(figsize=PER_CLASS_SIZE, layout='constrained')
     ax = fig.add_subplot()
-    drawn = 0
-    for k, (rec, label) in enumerate(zip(records, labels)):
-        epoch = rec.best_epoch or rec.last_epoch
-        data = rec.per_class.get(epoch)
-        if not data or not data.get('train_class_counts'):
-            continue
-        counts = np.asarray(data['train_class_counts'], dtype=float)
-        acc = np.asarray(data['per_class_top1'], dtype=float)
+    for k, (label, counts, acc) in enumerate(series):
+        counts = np.asarray(counts, dtype=float)
+        acc = np.asarray(acc, dtype=float)
         order = np.argsort(-counts, kind='stable')
         ax.plot(counts[order], acc[order], marker=MARKERS[k % len(MARKERS)],
                 linestyle='-', linewidth=0.8, markersize=4, alpha=0.85,
-                label=f'{label} (epoch {epoch})')
-        drawn += 1
+                label=label)
     ax.set_xscale('log')
     ax.set_xlabel('real training images of the class (log scale)')
     ax.set_ylabel('per-class top-1 accuracy (%)')
     ax.set_ylim(-2, 102)
-    ax.set_title('Per-class top-1 at each run\'s best evaluation vs class '
-                 'size')
+    ax.set_title(title)
     ax.grid(True, which='both', alpha=0.3)
-    if drawn:
+    if series:
         ax.legend(fontsize=8)
     else:
-        ax.text(0.5, 0.5, 'no per-class accuracy file in these runs',
+        ax.text(0.5, 0.5, 'no per-class accuracy in these runs',
                 ha='center', transform=ax.transAxes)
     return save_figure(fig, path)
+
+
+def per_class_vs_count(records: Sequence[RunRecord], labels: Sequence[str],
+                       path: str) -> str:
+    """:func:`per_class_curves` of each run's best evaluation (the last
+    when no evaluation has a top-1); runs without a per-class file are
+    left out."""
+    series = []
+    for rec, label in zip(records, labels):
+        epoch = rec.best_epoch or rec.last_epoch
+        data = rec.per_class.get(epoch)
+        if data and data.get('train_class_counts'):
+            series.append((f'{label} (epoch {epoch})',
+                           data['train_class_counts'],
+                           data['per_class_top1']))
+    return per_class_curves(
+        series, path,
+        'Per-class top-1 at each run\'s best evaluation vs class size')
 
 
 def shot_groups(records: Sequence[RunRecord], labels: Sequence[str],

@@ -28,6 +28,7 @@ from mmengine.config import Config
 from sau_mm.datasets.manifest import read_manifest
 from sau_mm.datasets.planted_noise import PLANTED_KEY
 from sau_mm.utils.fileio import atomic_write
+from .figures import per_class_curves
 from .run_records import load_run
 from .tables import (fmt_duration, fmt_pct, render_markdown, run_row,
                      schedule_text)
@@ -268,3 +269,41 @@ def update_readme(readme: str, results_dir: str) -> int:
     new = f'{head}{START}\n{render_results(records)}{END}{tail}'
     atomic_write(readme, new)
     return len(records)
+
+
+def per_class_figure(record_files: List[str], out: str,
+                     labels: Optional[List[str]] = None,
+                     at: str = 'best') -> str:
+    """The per-class top-1 of ledger records (``at`` their best or last
+    evaluation) against their classes' real training counts, one line per
+    record (:func:`figures.per_class_curves`); labels default to the run
+    names. Returns ``out``."""
+    if at not in ('best', 'last'):
+        raise LedgerError(f'at must be "best" or "last", got {at!r}.')
+    if labels is not None and len(labels) != len(record_files):
+        raise LedgerError(f'{len(labels)} labels for {len(record_files)} '
+                          'records: give one label per record.')
+    series = []
+    for n, path in enumerate(record_files):
+        try:
+            with open(path) as f:
+                record = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            raise LedgerError(f'{path}: not a readable ledger record '
+                              f'({e}).') from e
+        per_class = record.get('per_class') if isinstance(record, dict) \
+            else None
+        if not per_class:
+            raise LedgerError(
+                f'{path} holds no per-class accuracy (recorded before the '
+                'ledger kept it, or the run wrote no per-class file): '
+                'record the run again from its work dir, or rerun it.')
+        metrics = record['metrics']
+        label = labels[n] if labels else record['run']
+        series.append((f'{label}: top-1 {metrics[f"top1_{at}"]:.2f} '
+                       f'(epoch {metrics[f"top1_{at}_epoch"]})',
+                       per_class['train_class_counts'],
+                       per_class[f'top1_{at}']))
+    return per_class_curves(
+        series, out, f'Per-class top-1 at each run\'s {at} evaluation vs '
+        'class size')
