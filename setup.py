@@ -6,7 +6,7 @@ setup(
     description='Long-tailed recognition with synthetic data (SAU, DiffuLT, '
     'baselines) as an MMPretrain plugin',
     packages=find_packages(include=['sau_mm', 'sau_mm.*']),
-    python_requires='>=3.10',
+    python_requires='>=3.11',
     # Versions are pinned in requirements.txt; only names here so that a GPU
     # machine's own torch build is never replaced.
     install_requires=[
