@@ -53,3 +53,25 @@ def test_resnet32_widths(base, params, feat):
     assert short.shape == (1, 2 * base, 4, 4)
     assert torch.equal(short[:, base // 2:base // 2 + base], x[:, :, ::2, ::2])
     assert short[:, :base // 2].abs().sum() == 0
+
+
+@pytest.mark.parametrize('config', [
+    'baselines/resnet32_cifar10jpeg_lt/ce.py',
+    'baselines/resnet32w_cifar100lt/balanced_softmax.py'])
+def test_resnet32_classifier_weights_are_kaiming_normal(config):
+    """The CIFAR baselines' linear classifier: weights N(0, 2 / fan_in) as in
+    LDAM-DRW's code (MMPretrain's own default, std 0.01, fails), bias 0."""
+    import math
+    import os.path as osp
+
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(osp.join(root, 'configs', config))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    fc = model.head.fc
+    kaiming = math.sqrt(2 / fc.weight.size(1))
+    assert fc.weight.std().item() == pytest.approx(kaiming, rel=0.1)
+    assert fc.weight.mean().abs().item() < kaiming / 5
+    assert torch.count_nonzero(fc.bias) == 0

@@ -6,7 +6,11 @@
 _base_ = './resnet32_wide.py'
 model = dict(
     type='DualBranchClassifier',
-    head=dict(loss=dict(type='CrossEntropyLoss', use_soft=True)),
+    # linear_init owns the head's init; 'module_default' gives MMPretrain's
+    # head init (normal, std 0.01), not the CE baselines' Kaiming init_cfg
+    head=dict(init_cfg=dict(_delete_=True, type='Normal', layer='Linear',
+                            std=0.01),
+              loss=dict(type='CrossEntropyLoss', use_soft=True)),
     projector=dict(type='ProjectionMLP', hidden_channels=2048,
                    out_channels=128),
     contrastive_loss=dict(type='SupConNoiseLoss', temperature=0.1,
