@@ -3,16 +3,16 @@
 ``<!-- results:start -->`` and ``<!-- results:end -->``.
 
 A record holds what ran (config, backbone, data, IF, synthetic manifest, its
-sources and the synthetic images the run drew from it), the schedule (epochs done / planned, and the config file's own
-``max_epochs``, so a short schedule is visible), device, commit and command
-line (RunInfoHook), the
-metrics (top-1 last and best with its epoch, top-5 / many / medium / few of
-the best evaluation), the per-class top-1 of the best and the last
-evaluation with the classes' real training counts (``per_class``, None when
-the run wrote no per-class file; it outlives the work dir, so figures can be
-redrawn from the ledger), wall time, and when it was recorded. CPU runs and GPU
-runs are rendered in separate tables. Other JSON files in the folder (e.g.
-GPU-check summaries) have no ``"kind": "run"`` and are skipped.
+sources and the synthetic images the run drew from it), the schedule (epochs
+done / planned, and the config file's own ``max_epochs``, so a short schedule
+is visible), device, commit and command line (RunInfoHook), the metrics
+(top-1 last and best with its epoch, top-5 / many / medium / few of the best
+evaluation), the per-class top-1 of the best and the last evaluation with the
+classes' real training counts (``per_class``, None when the run wrote no
+per-class file; it outlives the work dir, so :func:`per_class_figure` draws
+it from the ledger alone), wall time, and when it was recorded. CPU runs and
+GPU runs are rendered in separate tables. Other JSON files in the folder
+(e.g. GPU-check summaries) have no ``"kind": "run"`` and are skipped.
 """
 import datetime
 import glob
@@ -132,8 +132,8 @@ def run_result(work_dir: str, repo_root: str = '.',
         kind=KIND, run=row['run'], config=row['method'],
         backbone=row['backbone'], data=row['data'],
         imbalance_factor=row['imbalance_factor'],
-        synthetic=_synthetic(row['synthetic'], record.train_images and
-                             record.train_images[1]),
+        synthetic=_synthetic(row['synthetic'], None if record.train_images
+                             is None else record.train_images[1]),
         schedule=dict(unit=row['unit'], done=row['done'],
                       planned=row['planned'], finished=record.finished,
                       config_planned=config_planned),
