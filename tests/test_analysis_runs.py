@@ -335,6 +335,7 @@ def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
     assert rec_a['schedule'] == dict(unit='epoch', done=3, planned=3,
                                      finished=True, config_planned=3)
     assert rec_a['metrics']['top1_best'] == 55.5
+    assert rec_a['precision'] == 'fp32'
     # per-class top-1 of the best (epoch 2) and last (epoch 3) evaluations
     assert rec_a['per_class'] == dict(
         train_class_counts=COUNTS, top1_best=[55.5, 65.5, 75.5, 85.5],
@@ -457,3 +458,25 @@ def test_ledger_figure_draws_the_recorded_per_class_accuracy(tmp_path,
         per_class_figure([a, str(old)], str(tmp_path / 'g.png'))
     with pytest.raises(LedgerError, match='2 labels for 1 records'):
         per_class_figure([a], str(tmp_path / 'g.png'), labels=['x', 'y'])
+
+
+def test_ledger_precision_comes_from_the_dumped_config():
+    """--amp's BF16AutocastOptimWrapper reads 'bf16 autocast', MMEngine's
+    AmpOptimWrapper 'fp16 amp', the plain wrapper 'fp32'; a record older
+    than the field falls back to its command line."""
+    from mmengine.config import Config
+
+    from sau_mm.analysis.results_ledger import _precision, _precision_text
+    sgd = dict(type='SGD', lr=0.1)
+    assert _precision(Config(dict(optim_wrapper=dict(
+        type='BF16AutocastOptimWrapper', optimizer=sgd)))) == 'bf16 autocast'
+    assert _precision(Config(dict(optim_wrapper=dict(
+        type='AmpOptimWrapper', optimizer=sgd)))) == 'fp16 amp'
+    assert _precision(Config(dict(optim_wrapper=dict(optimizer=sgd)))) == \
+        'fp32'
+    assert _precision_text(dict(precision='fp32',
+                                command='tools/train.py c.py --amp')) == 'fp32'
+    assert _precision_text(dict(command='tools/train.py c.py --amp')) == \
+        'bf16 autocast'
+    assert _precision_text(dict(command='tools/train.py c.py')) == 'fp32'
+    assert _precision_text(dict(command=None)) == '-'

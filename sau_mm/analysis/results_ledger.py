@@ -5,7 +5,8 @@
 A record holds what ran (config, backbone, data, IF, synthetic manifest, its
 sources and the synthetic images the run drew from it), the schedule (epochs
 done / planned, and the config file's own ``max_epochs``, so a short schedule
-is visible), device, commit and command line (RunInfoHook), the metrics
+is visible), device, precision (fp32 or ``--amp``'s bf16 autocast, from the
+dumped config), commit and command line (RunInfoHook), the metrics
 (top-1 last and best with its epoch, top-5 / many / medium / few of the best
 evaluation), the per-class top-1 of the best and the last evaluation with the
 classes' real training counts (``per_class``, None when the run wrote no
@@ -79,6 +80,27 @@ def _synthetic(manifest: Optional[str], drawn: Optional[int]
     return out
 
 
+def _precision(config) -> Optional[str]:
+    """'bf16 autocast' (``--amp``: BF16AutocastOptimWrapper), 'fp16 amp'
+    (MMEngine's AmpOptimWrapper) or 'fp32', from the dumped config."""
+    if config is None:
+        return None
+    wrapper = (config.get('optim_wrapper') or {}).get('type',
+                                                      'OptimWrapper')
+    return {'BF16AutocastOptimWrapper': 'bf16 autocast',
+            'AmpOptimWrapper': 'fp16 amp'}.get(wrapper, 'fp32')
+
+
+def _precision_text(r: dict) -> str:
+    """The record's precision; records older than the field: from the
+    command line (``--amp`` was the only way to change it)."""
+    if r.get('precision'):
+        return r['precision']
+    if r.get('command'):
+        return 'bf16 autocast' if ' --amp' in r['command'] else 'fp32'
+    return '-'
+
+
 def _command(record) -> Optional[str]:
     """The command line of the run's latest start (RunInfoHook)."""
     sessions = (record.run_info or {}).get('sessions') or [{}]
@@ -138,7 +160,7 @@ def run_result(work_dir: str, repo_root: str = '.',
                       planned=row['planned'], finished=record.finished,
                       config_planned=config_planned),
         device=row['device'], device_class=device_class(row['device']),
-        commit=row['commit'], command=_command(record),
+        precision=_precision(record.config), commit=row['commit'], command=_command(record),
         metrics={k: row[k] for k in METRICS},
         per_class=_per_class(record, row['top1_best_epoch'],
                              row['top1_last_epoch']),
@@ -199,7 +221,8 @@ def _synthetic_text(r: dict) -> str:
 def ledger_table(records: List[dict]) -> str:
     head = ('config', 'backbone', 'data', 'IF', 'synthetic', 'schedule',
             'top-1 best (epoch)', 'top-1 last', 'top-5', 'many', 'medium',
-            'few', 'wall time', 'device', 'commit', 'recorded')
+            'few', 'wall time', 'device', 'precision', 'commit',
+            'recorded')
 
     def cells(r):
         m, s = r['metrics'], r['schedule']
@@ -214,7 +237,7 @@ def ledger_table(records: List[dict]) -> str:
                 fmt_pct(m['top5']), fmt_pct(m['many']),
                 fmt_pct(m['medium']), fmt_pct(m['few']),
                 fmt_duration(r['wall_s']), r['device'] or '-',
-                r['commit'] or '-', r['recorded'])
+                _precision_text(r), r['commit'] or '-', r['recorded'])
 
     return render_markdown(head, map(cells, records))
 
