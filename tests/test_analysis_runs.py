@@ -357,6 +357,7 @@ def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
     assert text.index('unfinished (3/10 epochs)') in range(cpu, red)
     assert text.index('`experiments/noise/sau`') > red
     assert '+dirty' not in text
+    assert '| precision |' in text and '| fp32 |' in text
     update_readme(str(readme), results)
     assert readme.read_text() == text      # idempotent
     readme.write_text('no markers\n')
@@ -411,7 +412,8 @@ def test_the_ledger_shows_the_synthetic_images_a_run_drew(tmp_path,
     assert images == (12, 6)
     syn = _synthetic(manifest, images[1])
     assert (syn['images'], syn['drawn']) == (12, 6)
-    assert _synthetic_text(dict(synthetic=syn)) == '6 drawn of test-generator 12'
+    assert _synthetic_text(dict(synthetic=syn)) == \
+        '6 drawn of test-generator 12'
     assert _synthetic_text(dict(synthetic=dict(syn, drawn=12))) == \
         'test-generator 12'
 
@@ -450,12 +452,20 @@ def test_ledger_figure_draws_the_recorded_per_class_accuracy(tmp_path,
     out = per_class_figure([a, b], str(tmp_path / 'f.png'))
     d = figures.DPI
     assert png(out)[0] == (figures.PER_CLASS_SIZE[0] * d,
-                             figures.PER_CLASS_SIZE[1] * d)
+                           figures.PER_CLASS_SIZE[1] * d)
     old = tmp_path / 'old.json'
     old.write_text(json.dumps(dict(kind='run', run='old', per_class=None,
                                    metrics={})))
     with pytest.raises(LedgerError, match=r'old\.json holds no per-class'):
         per_class_figure([a, str(old)], str(tmp_path / 'g.png'))
+    gpu = tmp_path / 'gpu_check.json'
+    gpu.write_text(json.dumps({'steps': []}))
+    with pytest.raises(LedgerError, match=r'gpu_check\.json is not a run '
+                       'record'):
+        per_class_figure([a, str(gpu)], str(tmp_path / 'g.png'))
+    with pytest.raises(LedgerError, match=r'missing\.json: cannot be read'):
+        per_class_figure([str(tmp_path / 'missing.json')],
+                         str(tmp_path / 'g.png'))
     with pytest.raises(LedgerError, match='2 labels for 1 records'):
         per_class_figure([a], str(tmp_path / 'g.png'), labels=['x', 'y'])
 

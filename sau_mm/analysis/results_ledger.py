@@ -160,7 +160,8 @@ def run_result(work_dir: str, repo_root: str = '.',
                       planned=row['planned'], finished=record.finished,
                       config_planned=config_planned),
         device=row['device'], device_class=device_class(row['device']),
-        precision=_precision(record.config), commit=row['commit'], command=_command(record),
+        precision=_precision(record.config), commit=row['commit'],
+        command=_command(record),
         metrics={k: row[k] for k in METRICS},
         per_class=_per_class(record, row['top1_best_epoch'],
                              row['top1_last_epoch']),
@@ -183,17 +184,22 @@ def record_result(work_dir: str, results_dir: str, repo_root: str = '.',
     return path
 
 
+def _read_json(path: str):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise LedgerError(f'{path}: cannot be read ({e}).') from e
+    except json.JSONDecodeError as e:
+        raise LedgerError(f'{path}: not JSON ({e}); fix or delete it.') from e
+
+
 def read_ledger(results_dir: str) -> List[dict]:
     """Every run record (``"kind": "run"``) in ``results_dir``, sorted by
     data, IF, config, run; other JSON files are skipped."""
     out = []
     for path in sorted(glob.glob(osp.join(results_dir, '*.json'))):
-        with open(path) as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as e:
-                raise LedgerError(f'{path}: not JSON ({e}); fix or delete '
-                                  'it.') from e
+        data = _read_json(path)
         if isinstance(data, dict) and data.get('kind') == KIND:
             out.append(data)
     return sorted(out, key=lambda r: (r['data'], r['imbalance_factor'] or 0,
@@ -308,14 +314,11 @@ def per_class_figure(record_files: List[str], out: str,
                           'records: give one label per record.')
     series = []
     for n, path in enumerate(record_files):
-        try:
-            with open(path) as f:
-                record = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
-            raise LedgerError(f'{path}: not a readable ledger record '
-                              f'({e}).') from e
-        per_class = record.get('per_class') if isinstance(record, dict) \
-            else None
+        record = _read_json(path)
+        if not isinstance(record, dict) or record.get('kind') != KIND:
+            raise LedgerError(f'{path} is not a run record of the ledger '
+                              '(written by record_result.py).')
+        per_class = record.get('per_class')
         if not per_class:
             raise LedgerError(
                 f'{path} holds no per-class accuracy (recorded before the '
