@@ -239,21 +239,27 @@ def test_killed_runs_resume_to_the_uninterrupted_results(tiny_run,
 
     # One kill per way a stage comes back (train_ce would resume as
     # train_generator does): stage, when it is far enough to resume from,
-    # extra delay.
+    # when it is still surely unfinished (killed then at the latest), the
+    # longest extra delay.
     kills = [
-        # a training stage: sau_mm.cli.train --resume from its checkpoint
-        ('train_generator', lambda: osp.isfile(
-            osp.join(work, 'train_generator', 'iter_2.pth')), 1.5),
-        # sampling: the images on disk are kept, the rest generated
-        ('sample', lambda: count_images() >= 20, 1.0),
+        # a training stage (8 iterations, a checkpoint every 2):
+        # sau_mm.cli.train --resume from its checkpoint
+        ('train_generator',
+         lambda: osp.isfile(osp.join(work, 'train_generator', 'iter_2.pth')),
+         lambda: osp.isfile(osp.join(work, 'train_generator', 'iter_4.pth')),
+         1.5),
+        # sampling (186 images in batches of 64): the images on disk are
+        # kept, the rest generated
+        ('sample', lambda: count_images() >= 20,
+         lambda: count_images() >= 100, 1.0),
         # a stage without resume (its ~15 s outlast the 4 s): run again
         # from the start
-        ('filter', lambda: True, 4.0),
+        ('filter', lambda: True, lambda: False, 4.0),
     ]
     killed, outputs = [], []
     cmd = pipeline_cmd(work, source, '--until', 'filter')
-    for target, ready, spread in kills:
-        stage, output = run_and_kill(cmd, target, ready,
+    for target, ready, latest, spread in kills:
+        stage, output = run_and_kill(cmd, target, ready, latest,
                                      rng.uniform(0, spread))
         killed.append(stage)
         outputs.append(output)
@@ -295,10 +301,11 @@ def test_killed_runs_resume_to_the_uninterrupted_results(tiny_run,
                    for k in b['state_dict']), name
 
 
-def run_and_kill(cmd, target, ready, delay):
+def run_and_kill(cmd, target, ready, latest, delay):
     """Start the pipeline in its own process group; once stage ``target``
-    runs and ``ready()`` holds, wait ``delay`` s and SIGKILL the group.
-    Returns (the stage that was running, the output)."""
+    runs and ``ready()`` holds, wait ``delay`` s or until ``latest()`` holds,
+    whichever comes first, and SIGKILL the group. Returns (the stage that was
+    running, the output)."""
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
@@ -318,7 +325,9 @@ def run_and_kill(cmd, target, ready, delay):
                 'killed:\n' + ''.join(lines)[-3000:])
             assert time.monotonic() < deadline, ''.join(lines)[-3000:]
             time.sleep(0.05)
-        time.sleep(delay)
+        kill_at = time.monotonic() + delay
+        while time.monotonic() < kill_at and not latest():
+            time.sleep(0.02)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
