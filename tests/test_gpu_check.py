@@ -39,9 +39,11 @@ def test_fetch_gpu_wheels_list():
 
 @pytest.mark.slow
 def test_gpu_check_cpu_dry_run(cifar10_jpeg_root, tmp_path):
-    """The script reads data/cifar10-jpeg, or unpacks the archive there;
-    the fixture fails first, naming what to do, when neither is there."""
-    env = dict(os.environ, PYTHON=sys.executable)
+    """The script copies its tiny data from the fixture's CIFAR-10 (JPEG)
+    (CIFAR10_JPEG_SRC), so the test writes nothing into the repository; the
+    fixture fails first, naming what to do, when there is none."""
+    env = dict(os.environ, PYTHON=sys.executable,
+               CIFAR10_JPEG_SRC=cifar10_jpeg_root)
     proc = subprocess.run(
         ['bash', 'tools/gpu_check.sh', str(tmp_path), '--cpu-dry-run'],
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=1500)

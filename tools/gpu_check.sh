@@ -31,7 +31,9 @@
 # --cpu-dry-run: the same steps on CPU with tiny sizes (a 20-per-class copy of
 # the data, IF=10, batch 8, 2 iterations, 1 epoch), no pip install, no AMP
 # (bf16 autocast is slow on a CPU without bf16 instructions); for
-# tests/test_gpu_check.py.
+# tests/test_gpu_check.py. It copies from $CIFAR10_JPEG_SRC when set (an
+# unpacked cifar10-jpeg folder), else from data/cifar10-jpeg, unpacking
+# ../shared/data/cifar10-jpeg.tar.gz there when it is missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -85,8 +87,12 @@ if [ "$DRY" = 1 ]; then
   PY=${PYTHON:-$ROOT/.venv/bin/python}
   [ -x "$PY" ] || PY=python3
   export CUDA_VISIBLE_DEVICES=""
-  DATA_SRC=$ROOT/data/cifar10-jpeg
-  if [ ! -d "$DATA_SRC/train" ]; then
+  DATA_SRC=${CIFAR10_JPEG_SRC:-$ROOT/data/cifar10-jpeg}
+  if [ -n "${CIFAR10_JPEG_SRC:-}" ] && [ ! -d "$DATA_SRC/train" ]; then
+    echo "gpu_check: CIFAR10_JPEG_SRC=$DATA_SRC has no train/ folder;" \
+      "point it at an unpacked cifar10-jpeg folder or unset it" >&2
+    exit 2
+  elif [ ! -d "$DATA_SRC/train" ]; then
     mkdir -p "$ROOT/data"
     tar -xzf "$ROOT/../shared/data/cifar10-jpeg.tar.gz" -C "$ROOT/data"
   fi
@@ -174,7 +180,8 @@ ORACLE=$OUT/oracle/manifest.jsonl
 # the oracle complement: real training images outside the LT subset
 if [ "$DRY" = 1 ]; then  # the tiny copy: every image (class names only)
   step oracle_manifest 120 "$PY" tools/manifest_from_folder.py "$DATA/train" \
-    "$ORACLE" --source oracle --dataset-config $SAU
+    "$ORACLE" --source oracle --dataset-config $SAU \
+    --cfg-options train_dataloader.dataset.dataset.data_root=$DATA
 else
   step oracle_manifest 120 "$PY" tools/manifest_from_folder.py "$DATA/train" \
     "$ORACLE" --source oracle --dataset-config $SAU --exclude-lt-subset

@@ -13,15 +13,18 @@ Examples:
 import argparse
 
 import sau_mm  # noqa: F401
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmpretrain.registry import DATASETS
 
 from sau_mm.datasets.manifest_builders import manifest_from_image_folder
 from sau_mm.datasets.wrappers import long_tail_dataset_cfg
 
 
-def real_train_dataset(config: str):
-    key, cfg = long_tail_dataset_cfg(Config.fromfile(config))
+def real_train_dataset(config: str, cfg_options=None):
+    full = Config.fromfile(config)
+    if cfg_options:
+        full.merge_from_dict(cfg_options)
+    key, cfg = long_tail_dataset_cfg(full)
     if cfg is None:
         raise SystemExit(f'--dataset-config {config}: {key} holds no '
                          'LongTailSyntheticDataset to take the classes from.')
@@ -43,16 +46,20 @@ def main():
     parser.add_argument('--exclude-lt-subset', action='store_true',
                         help="leave out the images of the config's real "
                         'long-tailed subset')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of --dataset-config, e.g. '
+                        'train_dataloader.dataset.dataset.data_root=DIR')
     args = parser.parse_args()
     classes, exclude = None, []
     if args.dataset_config:
-        dataset = real_train_dataset(args.dataset_config)
+        dataset = real_train_dataset(args.dataset_config, args.cfg_options)
         classes = dataset.metainfo['classes']
         if args.exclude_lt_subset:
             exclude = [dataset.get_data_info(i)['img_path']
                        for i in dataset.real_indices]
-    elif args.exclude_lt_subset:
-        parser.error('--exclude-lt-subset needs --dataset-config')
+    elif args.exclude_lt_subset or args.cfg_options:
+        parser.error('--exclude-lt-subset and --cfg-options need '
+                     '--dataset-config')
     n = manifest_from_image_folder(args.folder, args.manifest, args.source,
                                    classes, exclude)
     print(f'Wrote {n} records to {args.manifest} '
