@@ -358,6 +358,8 @@ def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
     assert text.index('`experiments/noise/sau`') > red
     assert '+dirty' not in text
     assert '| precision |' in text and '| fp32 |' in text
+    # the run (work dir name) tells two runs of one config apart
+    assert '| config | run |' in text and '| sau_reduced |' in text
     update_readme(str(readme), results)
     assert readme.read_text() == text      # idempotent
     readme.write_text('no markers\n')

@@ -225,7 +225,7 @@ def _synthetic_text(r: dict) -> str:
 
 
 def ledger_table(records: List[dict]) -> str:
-    head = ('config', 'backbone', 'data', 'IF', 'synthetic', 'schedule',
+    head = ('config', 'run', 'backbone', 'data', 'IF', 'synthetic', 'schedule',
             'top-1 best (epoch)', 'top-1 last', 'top-5', 'many', 'medium',
             'few', 'wall time', 'device', 'precision', 'commit',
             'recorded')
@@ -234,7 +234,7 @@ def ledger_table(records: List[dict]) -> str:
         m, s = r['metrics'], r['schedule']
         best = ('-' if m['top1_best'] is None else
                 f'{m["top1_best"]:.2f} ({m["top1_best_epoch"]})')
-        return (f'`{r["config"]}`', r['backbone'], r['data'],
+        return (f'`{r["config"]}`', r['run'], r['backbone'], r['data'],
                 '-' if r['imbalance_factor'] is None
                 else f'{r["imbalance_factor"]:g}', _synthetic_text(r),
                 schedule_text(s['done'], s['planned'], s['unit'],
@@ -263,7 +263,8 @@ def render_results(records: List[dict]) -> str:
     parts = ['Written by `python tools/analysis/results_table.py` from '
              '`results/*.json` (record a run with `python '
              'tools/analysis/record_result.py WORK_DIR`); do not edit by '
-             'hand. Accuracies in %, on the balanced test set; top-5, many, '
+             'hand. run: the work dir\'s name. Accuracies in %, on the '
+             'balanced test set; top-5, many, '
              'medium, few at the best evaluation; many / medium / few: more '
              'than 100, 20 to 100, fewer than 20 real training images '
              '(the run\'s thresholds).']
