@@ -17,28 +17,22 @@ import re
 from typing import List
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from tqdm import tqdm
 
-from sau_mm.generation.text2image.contact_sheet import CAPTION, contact_sheet
+from sau_mm.generation.text2image.contact_sheet import (DROPPED,
+                                                      captioned_tile,
+                                                      contact_sheet)
 from sau_mm.generation.text2image.plan import real_image
 
 TILE = 64
-DROPPED = (220, 30, 30)
 FLAGGED = (255, 140, 0)
 
 
 def tile(img: Image.Image, caption: str = None, frame=None) -> Image.Image:
-    """A TILE x TILE image with an optional caption line and frame."""
-    out = Image.new('RGB', (TILE, TILE + CAPTION), 'white')
-    out.paste(img.convert('RGB').resize((TILE, TILE), Image.NEAREST), (0, 0))
-    draw = ImageDraw.Draw(out)
-    if frame:
-        draw.rectangle([0, 0, TILE - 1, TILE - 1], outline=frame, width=3)
-    if caption:
-        draw.text((2, TILE + 1), caption, fill=frame or 'black',
-                  font=ImageFont.load_default())
-    return out
+    """A TILE x TILE image (pixels kept: nearest) with an optional caption
+    line and frame."""
+    return captioned_tile(img, TILE, caption, frame, Image.NEAREST)
 
 
 def _syn_tile(syn, i: int) -> Image.Image:

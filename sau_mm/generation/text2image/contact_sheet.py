@@ -48,10 +48,13 @@ def real_images_by_class(plan: dict, per_class: int, *, seed: int = 0
             for c, idx in by_class.items()}
 
 
-def _tile(img: Image.Image, tile: int, caption: Optional[str] = None,
-          frame: Optional[Tuple[int, int, int]] = None) -> Image.Image:
+def captioned_tile(img: Image.Image, tile: int, caption: Optional[str] = None,
+                   frame: Optional[Tuple[int, int, int]] = None,
+                   resample: int = Image.LANCZOS) -> Image.Image:
+    """``img`` resized to ``tile`` x ``tile`` (``resample``), an optional
+    caption line below it and an optional coloured frame."""
     out = Image.new('RGB', (tile, tile + CAPTION), 'white')
-    out.paste(img.convert('RGB').resize((tile, tile), Image.LANCZOS), (0, 0))
+    out.paste(img.convert('RGB').resize((tile, tile), resample), (0, 0))
     draw = ImageDraw.Draw(out)
     if frame:
         draw.rectangle([0, 0, tile - 1, tile - 1], outline=frame, width=3)
@@ -106,7 +109,7 @@ def inspect_out_dir(out_dir: str, *, num_real: int = 8,
         recs = by_class.get(c, [])
         kept_recs = [r for r in recs if r.path in kept]
         sample = rng.sample(kept_recs, min(num_synthetic, len(kept_recs)))
-        rows = [('real', [_tile(Image.fromarray(a), tile)
+        rows = [('real', [captioned_tile(Image.fromarray(a), tile)
                           for a in real.get(c, [])]),
                 ('synthetic (kept)', [_load_tile(source, r, tile, kept)
                                       for r in sample])]
@@ -135,4 +138,5 @@ def _load_tile(manifest: str, rec: ManifestRecord, tile: int,
                kept: set) -> Image.Image:
     with Image.open(resolve_path(manifest, rec)) as img:
         caption = None if rec.score is None else f'{rec.score:.3f}'
-        return _tile(img, tile, caption, None if rec.path in kept else DROPPED)
+        frame = None if rec.path in kept else DROPPED
+        return captioned_tile(img, tile, caption, frame)
