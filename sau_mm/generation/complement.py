@@ -37,6 +37,17 @@ def real_training_set(config: Union[str, Config],
     ``train_dataloader.dataset`` (or of a wrapper's ``dataset``, e.g.
     MixPartnerDataset) with real images only (same source, IF and subset
     seed as training) and ``pipeline``."""
+    return long_tail_training_set(config, cfg_options, pipeline,
+                                  synthetic_manifest=None)
+
+
+def long_tail_training_set(config: Union[str, Config],
+                           cfg_options: Optional[dict] = None,
+                           pipeline: Sequence[dict] = (),
+                           **overrides):
+    """:func:`real_training_set` with the dataset's own synthetic part,
+    unless ``overrides`` (dataset settings, e.g. ``synthetic_manifest``)
+    change it."""
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -49,9 +60,10 @@ def real_training_set(config: Union[str, Config],
     if ds_cfg.get('type') != 'LongTailSyntheticDataset':
         raise ValueError(
             f'{cfg.filename}: train_dataloader.dataset holds no '
-            'LongTailSyntheticDataset, whose real part a generator needs.')
+            'LongTailSyntheticDataset (the real long-tailed set and its '
+            'synthetic complement).')
     ds_cfg = ds_cfg.copy()
-    ds_cfg.update(synthetic_manifest=None, pipeline=list(pipeline))
+    ds_cfg.update(pipeline=list(pipeline), **overrides)
     return DATASETS.build(ds_cfg), ds_cfg, key
 
 
