@@ -36,8 +36,6 @@ Each repeat is scored like an epoch of ``noise_detection`` (precision,
 recall per kind, false-flag rate, per class); the report averages the
 repeats.
 """
-import json
-import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional
@@ -54,7 +52,7 @@ from sau_mm.models.utils.label_correction import knn_clean_mask
 from .encoder import encode, eval_pipeline, load_classifier
 from .noise_detection import PlantedSet, load_planted_set, score_flags
 from .synthetic_sets import path_key
-from .tables import fmt_share, render_markdown
+from .tables import fmt_share, render_markdown, write_json_and_markdown
 
 # bank name: (batches the reals come from: 'run', 'filled' or None;
 #             prototypes in the bank; every real image in the bank)
@@ -66,7 +64,6 @@ BANKS = {
     'all reals + prototypes': (None, True, True),
 }
 VIEWS = ('test', 'train')
-FILES = ('label_correction_probe.json', 'label_correction_probe.md')
 
 
 class ProbeError(ValueError):
@@ -313,10 +310,7 @@ def markdown_probe(report: dict) -> str:
 
 
 def write_probe(report: dict, out_dir: str) -> List[str]:
-    os.makedirs(out_dir, exist_ok=True)
-    paths = [osp.join(out_dir, name) for name in FILES]
-    with open(paths[0], 'w') as f:
-        json.dump(report, f, indent=1)
-    with open(paths[1], 'w') as f:
-        f.write(markdown_probe(report))
-    return paths
+    """``label_correction_probe.json`` and ``.md`` in ``out_dir``; their
+    paths."""
+    return write_json_and_markdown(report, markdown_probe(report), out_dir,
+                                   'label_correction_probe')

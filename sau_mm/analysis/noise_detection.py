@@ -33,7 +33,6 @@ against the clean records); and for each t = E..1 the precision, recall and
 false-flag rate of "flagged in at least t epochs".
 """
 import json
-import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
@@ -47,7 +46,8 @@ from sau_mm.datasets.planted_noise import PLANTED_KEY
 from .figures import save_figure
 from .run_records import RunRecord, read_noise_flags
 from .synthetic_sets import flagged_keys, resolved_paths
-from .tables import fmt_share, render_markdown, train_dataset_cfg
+from .tables import (fmt_share, render_markdown, train_dataset_cfg,
+                     write_json_and_markdown)
 
 FIGURE_SIZE = (16, 4.2)
 OVERALL = ('precision', 'recall', 'f1', 'false_flag_rate')
@@ -377,11 +377,6 @@ def detection_figure(report: dict, path: str) -> str:
 def write_detection_report(report: dict, out_dir: str) -> List[str]:
     """``FILES`` in ``out_dir``: the JSON report, the Markdown tables and
     the figure; returns their paths."""
-    os.makedirs(out_dir, exist_ok=True)
-    paths = [osp.join(out_dir, f) for f in FILES]
-    with open(paths[0], 'w') as f:
-        json.dump(report, f, indent=1)
-    with open(paths[1], 'w') as f:
-        f.write(markdown_report(report))
-    detection_figure(report, paths[2])
-    return paths
+    paths = write_json_and_markdown(report, markdown_report(report),
+                                    out_dir, 'noise_detection')
+    return paths + [detection_figure(report, osp.join(out_dir, FILES[2]))]

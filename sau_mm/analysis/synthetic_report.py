@@ -33,7 +33,6 @@ classes where they are defined. Outputs (:func:`write_report`):
 ``synthetic_report.json``, ``synthetic_report.md``, ``sheets/*.png`` and
 ``index.html`` (:mod:`.report_page`).
 """
-import json
 import os
 import os.path as osp
 from typing import List, Optional, Tuple
@@ -49,7 +48,7 @@ from .feature_metrics import (equal_size, frechet_distance, frechet_reliable,
                               pca_basis, precision_recall, project)
 from .report_page import fd_cell, fd_note, write_page, write_sheets
 from .synthetic_sets import load_synthetic_set
-from .tables import render_markdown
+from .tables import render_markdown, write_json_and_markdown
 
 METRIC_KEYS = ('precision', 'recall', 'frechet', 'frechet_pca', 'agreement')
 # d' of the projected Frechet distance: reliable for classes compared on
@@ -264,10 +263,8 @@ def write_report(report: dict, out_dir: str, real, syn, sheet_images: int,
     sheets = write_sheets(report, real, syn, out_dir, sheet_images, seed)
     for row, path in zip(report['classes'], sheets):
         row['sheet'] = osp.relpath(path, out_dir)
-    with open(osp.join(out_dir, 'synthetic_report.json'), 'w') as f:
-        json.dump(report, f, indent=1)
-    with open(osp.join(out_dir, 'synthetic_report.md'), 'w') as f:
-        f.write(markdown(report))
+    write_json_and_markdown(report, markdown(report), out_dir,
+                            'synthetic_report')
     page = write_page(report, out_dir)
     print_log(f'Synthetic report: {page} (and synthetic_report.json / .md)',
               logger='current')

@@ -18,6 +18,7 @@ only when a row has them.
 """
 import csv
 import json
+import os
 import os.path as osp
 from typing import Iterable, List, Optional, Sequence
 
@@ -211,3 +212,15 @@ def write_csv(rows: Sequence[dict], path: str) -> None:
 def write_json(rows: List[dict], path: str) -> None:
     with open(path, 'w') as f:
         json.dump(rows, f, indent=1)
+
+
+def write_json_and_markdown(report, markdown_text: str, out_dir: str,
+                            stem: str) -> List[str]:
+    """``out_dir/<stem>.json`` (``report``) and ``<stem>.md``; their
+    paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = [osp.join(out_dir, f'{stem}.{ext}') for ext in ('json', 'md')]
+    write_json(report, paths[0])
+    with open(paths[1], 'w') as f:
+        f.write(markdown_text)
+    return paths
