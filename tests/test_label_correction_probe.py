@@ -56,9 +56,12 @@ def fabricated():
 
 def run_bank(fabricated, bank, batch_size, seed=0):
     z, labels, syn, protos = fabricated
-    return simulate_epoch(torch.from_numpy(z), torch.from_numpy(labels),
-                          torch.from_numpy(syn), torch.from_numpy(protos),
-                          bank, batch_size, np.random.default_rng(seed))
+    draws, flags = simulate_epoch(
+        torch.from_numpy(z), torch.from_numpy(labels), torch.from_numpy(syn),
+        torch.from_numpy(protos), bank, batch_size,
+        np.random.default_rng(seed))
+    assert (flags <= draws).all()
+    return flags > 0
 
 
 def test_prototype_and_all_real_banks_match_the_reference(fabricated):
@@ -102,6 +105,25 @@ def test_filled_batches_hold_every_real_once_and_fill_each_class():
     assert sorted(slots[slots < 9]) == list(range(9))
     assert sorted(slots[slots >= 9]) == [9, 9, 10, 10, 11, 11]
     assert (slots >= 0).all()
+
+
+def test_filled_batches_draw_an_image_once_per_slot(fabricated):
+    z, labels, syn, protos = fabricated
+    draws, flags = simulate_epoch(
+        torch.from_numpy(z), torch.from_numpy(labels), torch.from_numpy(syn),
+        torch.from_numpy(protos), 'filled batch reals + prototypes', 8,
+        np.random.default_rng(0))
+    counts = np.bincount(labels[~syn])
+    for c in range(3):
+        own = draws[labels[syn] == c]
+        # max(counts) - counts[c] slots cycle over the class's images
+        assert own.sum() == max(counts) - counts[c]
+        assert own.max() - own.min() <= 1
+    once, _ = simulate_epoch(
+        torch.from_numpy(z), torch.from_numpy(labels), torch.from_numpy(syn),
+        torch.from_numpy(protos), 'batch reals + prototypes', 8,
+        np.random.default_rng(0))
+    assert (once == 1).all()
 
 
 def test_prototypes_are_the_class_means_of_the_reals(fabricated):

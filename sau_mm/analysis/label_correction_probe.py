@@ -33,12 +33,14 @@ Banks (``BANKS``):
 - ``all reals + prototypes``: every real training image.
 
 Each repeat is scored like an epoch of ``noise_detection`` (precision,
-recall per kind, false-flag rate, per class); the report averages the
-repeats.
+recall per kind, false-flag rate, per class) and per draw (flagged draws /
+draws, of the clean and of the planted images: filled batches draw an image
+several times an epoch, which raises its chance of one flag); the report
+averages the repeats.
 """
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -199,15 +201,16 @@ def _batches(labels: np.ndarray, is_syn: np.ndarray, source: str,
 def simulate_epoch(z: torch.Tensor, labels: torch.Tensor,
                    is_synthetic: torch.Tensor, prototypes: torch.Tensor,
                    bank: str, batch_size: int, rng: np.random.Generator,
-                   k: int = 1) -> np.ndarray:
-    """(synthetic samples,) bool, in training-set order: flagged in at least
-    one draw against ``bank`` (one of ``BANKS``); z (N, V, D),
-    prototypes (V, C, D)."""
+                   k: int = 1) -> Tuple[np.ndarray, np.ndarray]:
+    """(draws, flags): per synthetic sample, in training-set order, how often
+    it was drawn in the epoch and in how many of those draws it was flagged
+    against ``bank`` (one of ``BANKS``); z (N, V, D), prototypes (V, C, D)."""
     source, use_prototypes, all_reals = BANKS[bank]
     syn = is_synthetic
     syn_index = torch.full((len(labels), ), -1, dtype=torch.long)
     syn_index[syn] = torch.arange(int(syn.sum()))
-    flagged = np.zeros(int(syn.sum()), dtype=bool)
+    draws = np.zeros(int(syn.sum()), dtype=np.int64)
+    flags = np.zeros_like(draws)
     extra = dict(prototypes=prototypes) if use_prototypes else {}
     if all_reals:
         extra.update(bank_feats=z[~syn].transpose(0, 1),
@@ -224,8 +227,19 @@ def simulate_epoch(z: torch.Tensor, labels: torch.Tensor,
         if not syn[idx].any():
             continue
         noise = ~knn_clean_mask(z[idx], labels[idx], syn[idx], k=k, **extra)
-        flagged[syn_index[idx[noise]].numpy()] = True
-    return flagged
+        np.add.at(draws, syn_index[idx[syn[idx]]].numpy(), 1)
+        np.add.at(flags, syn_index[idx[noise]].numpy(), 1)
+    return draws, flags
+
+
+def per_draw_rates(draws: np.ndarray, flags: np.ndarray,
+                   planted: np.ndarray) -> dict:
+    """Flagged draws / draws of the clean and of the planted samples."""
+    def rate(mask):
+        total = int(draws[mask].sum())
+        return int(flags[mask].sum()) / total if total else None
+    return dict(draw_false_flag_rate=rate(~planted),
+                draw_recall=rate(planted))
 
 
 def _mean(values: List[Optional[float]]) -> Optional[float]:
@@ -235,7 +249,8 @@ def _mean(values: List[Optional[float]]) -> Optional[float]:
 
 def average_scores(runs: List[dict]) -> dict:
     """The mean over repeats of ``score_flags`` results (ratios only)."""
-    keys = ('precision', 'recall', 'false_flag_rate', 'chance_precision')
+    keys = ('precision', 'recall', 'false_flag_rate', 'chance_precision',
+            'draw_false_flag_rate', 'draw_recall')
     out = {k: _mean([r[k] for r in runs]) for k in keys}
     out['flagged'] = _mean([r['flagged'] for r in runs])
     out['per_kind'] = {
@@ -262,6 +277,7 @@ def probe(ps: ProbeSet, views: str = 'test', repeats: int = 3,
     if views == 'train':
         attach_decoded_images(ps)
     rng = {bank: np.random.default_rng(seed) for bank in banks}
+    planted = ps.truth.kind_array[ps.synthetic_rows] != ''
     runs = {bank: [] for bank in banks}
     z = None
     for epoch in range(repeats):
@@ -272,12 +288,14 @@ def probe(ps: ProbeSet, views: str = 'test', repeats: int = 3,
         prototypes = class_prototypes(z, ps.labels, ps.is_synthetic,
                                       ps.model.prototypes.normalize)
         for bank in banks:
-            flagged = np.zeros(len(ps.truth.paths), dtype=bool)
-            flagged[ps.synthetic_rows] = simulate_epoch(
+            draws, flags = simulate_epoch(
                 z, ps.labels, ps.is_synthetic, prototypes, bank,
                 ps.batch_size, rng[bank], ps.model.label_corrector.k)
-            runs[bank].append(score_flags(ps.truth, flagged,
-                                          ps.class_names))
+            flagged = np.zeros(len(ps.truth.paths), dtype=bool)
+            flagged[ps.synthetic_rows] = flags > 0
+            runs[bank].append(dict(
+                score_flags(ps.truth, flagged, ps.class_names),
+                **per_draw_rates(draws, flags, planted)))
     return dict(manifest=osp.abspath(ps.truth.manifest),
                 kinds=ps.truth.kind_names, records=len(ps.truth.paths),
                 views=views, repeats=repeats,
@@ -289,10 +307,13 @@ def markdown_probe(report: dict) -> str:
     """The banks' table and their false-flag rate per class."""
     kinds = report['kinds']
     head = ['bank', 'flagged', 'false-flag rate (clean)', 'precision',
-            'recall'] + [f'recall {k}' for k in kinds]
+            'recall'] + [f'recall {k}' for k in kinds] + [
+            'per draw: false flags', 'per draw: recall']
     body = [[bank, f'{row["flagged"]:.0f}', fmt_share(row['false_flag_rate']),
              fmt_share(row['precision']), fmt_share(row['recall'])] +
-            [fmt_share(row['per_kind'][k]['recall']) for k in kinds]
+            [fmt_share(row['per_kind'][k]['recall']) for k in kinds] +
+            [fmt_share(row['draw_false_flag_rate']),
+             fmt_share(row['draw_recall'])]
             for bank, row in report['banks'].items()]
     classes = next(iter(report['banks'].values()))['per_class']
     per_class = [[bank] + [fmt_share(c['false_flag_rate'])
