@@ -15,9 +15,10 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from sau_mm.analysis.label_correction_probe import (BANKS, ProbeError,
-                                                    _batches,
+from sau_mm.analysis.label_correction_probe import (BANKS, VIEWS,
+                                                    ProbeError, _batches,
                                                     class_prototypes,
+                                                    embed_train_views,
                                                     load_probe_set, probe,
                                                     simulate_epoch)
 from sau_mm.datasets.manifest import ManifestRecord, write_manifest
@@ -239,6 +240,9 @@ def test_train_views_are_drawn_from_the_seed(copied):
     first = probe(probe_set, 'train', 1, seed=0, banks=banks)
     assert first == probe(probe_set, 'train', 1, seed=0, banks=banks)
     assert first['views'] == 'train'
+    z = embed_train_views(probe_set, 0, VIEWS['v1'])
+    assert torch.equal(z[:, 0], z[:, 1])
+    assert not torch.equal(z, embed_train_views(probe_set, 1, VIEWS['v1']))
 
 
 def test_train_views_need_the_device_config(copied, tmp_path):

@@ -10,7 +10,9 @@ views (``VIEWS``):
   contrastive views; embedded once;
 - ``train``: SAU's two contrastive training views (v2, v3) drawn anew in
   every simulated epoch by the model's ``DeviceViewsDataPreprocessor`` (a
-  ``*_device`` config; a CPU-path run's checkpoint loads into it).
+  ``*_device`` config; a CPU-path run's checkpoint loads into it);
+- ``v1``: the classification branch's view (crop + flip), drawn so, its z
+  in both slots.
 
 Prototypes are the class means of these real embeddings per view
 (L2-normalised when the model's are). A run's flags differ from the probe's
@@ -40,14 +42,14 @@ averages the repeats.
 """
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sau_mm.datasets.image_cache import build_or_load
-from sau_mm.datasets.transforms.sau_views import CONTRASTIVE_VIEWS
+from sau_mm.datasets.transforms.sau_views import CONTRASTIVE_VIEWS, SAUView
 from sau_mm.engine.hooks.decoded_images_hook import DEFAULT_CACHE_DIR
 from sau_mm.generation.complement import long_tail_training_set
 from sau_mm.models.utils.label_correction import knn_clean_mask
@@ -65,7 +67,10 @@ BANKS = {
     'batch reals': ('run', False, False),
     'all reals + prototypes': (None, True, True),
 }
-VIEWS = ('test', 'train')
+# views: the training views (SAUView positions) whose z fill the two
+# contrastive slots of the rule; 'test': the test pipeline's, no augmentation
+VIEWS = {'test': None, 'train': CONTRASTIVE_VIEWS,
+         'v1': (SAUView.V1, SAUView.V1)}
 
 
 class ProbeError(ValueError):
@@ -147,19 +152,21 @@ def attach_decoded_images(ps: ProbeSet) -> None:
 
 
 @torch.no_grad()
-def embed_train_views(ps: ProbeSet, seed: int, batch_size: int = 256
-                          ) -> torch.Tensor:
-    """(N, 2, D): z of freshly drawn contrastive training views (v2, v3)
-    (:func:`attach_decoded_images` first)."""
+def embed_train_views(ps: ProbeSet, seed: int,
+                      views: Sequence[int] = CONTRASTIVE_VIEWS,
+                      batch_size: int = 256) -> torch.Tensor:
+    """(N, len(views), D): z of freshly drawn training views (SAUView
+    positions; default the contrastive v2, v3) (:func:`attach_decoded_images`
+    first)."""
     preprocessor = ps.model.data_preprocessor
     preprocessor.reseed(seed)
     out = []
     for start in range(0, len(ps.labels), batch_size):
         idx = torch.arange(start, min(start + batch_size, len(ps.labels)))
-        views = preprocessor(dict(inputs=idx, data_samples=None),
+        drawn = preprocessor(dict(inputs=idx, data_samples=None),
                              True)['inputs']
-        out.append(torch.stack([ps.model.project(views[v]).float()
-                                for v in CONTRASTIVE_VIEWS], dim=1))
+        z = {v: ps.model.project(drawn[v]).float() for v in set(views)}
+        out.append(torch.stack([z[v] for v in views], dim=1))
     return torch.cat(out)
 
 
@@ -274,15 +281,15 @@ def probe(ps: ProbeSet, views: str = 'test', repeats: int = 3,
     if unknown or views not in VIEWS:
         raise ProbeError(f'Unknown bank(s) {unknown} or views {views!r}: '
                          f'banks are {list(BANKS)}, views {list(VIEWS)}.')
-    if views == 'train':
+    if VIEWS[views]:
         attach_decoded_images(ps)
     rng = {bank: np.random.default_rng(seed) for bank in banks}
     planted = ps.truth.kind_array[ps.synthetic_rows] != ''
     runs = {bank: [] for bank in banks}
     z = None
     for epoch in range(repeats):
-        if views == 'train':
-            z = embed_train_views(ps, seed + epoch)
+        if VIEWS[views]:
+            z = embed_train_views(ps, seed + epoch, VIEWS[views])
         elif z is None:
             z = embed_test_views(ps)
         prototypes = class_prototypes(z, ps.labels, ps.is_synthetic,

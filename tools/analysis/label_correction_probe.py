@@ -2,14 +2,15 @@
 other neighbour banks, from a trained SAU checkpoint.
 
 python tools/analysis/label_correction_probe.py CONFIG CHECKPOINT MANIFEST
-    [--views test|train] [--repeats 3] [--banks ...] [--out DIR]
+    [--views test|train|v1] [--repeats 3] [--banks ...] [--out DIR]
     [--cfg-options ...]
 
 CONFIG, CHECKPOINT: a SAU run's config and checkpoint. MANIFEST: a planted
 manifest (tools/corrupt_manifest.py; rate 0 for clean images only) that
 replaces the config's synthetic_manifest. --views test: the test
 pipeline's view (no augmentation); train: SAU's contrastive training views,
-drawn anew each simulated epoch (a *_device config). Per bank (batch reals +
+drawn anew each simulated epoch (a *_device config); v1: the classification
+branch's view (crop + flip), drawn so. Per bank (batch reals +
 prototypes, as SAU; batches filled to the largest class; prototypes only;
 batch reals only; all reals + prototypes): the false-flag rate on clean
 images, precision and recall per planted kind, averaged over simulated
@@ -37,7 +38,7 @@ def main():
     parser.add_argument('config', help="the SAU run's config")
     parser.add_argument('checkpoint', help='its checkpoint (.pth)')
     parser.add_argument('manifest', help='a planted manifest')
-    parser.add_argument('--views', choices=VIEWS, default='test',
+    parser.add_argument('--views', choices=list(VIEWS), default='test',
                         help='the views embedded (default test)')
     parser.add_argument('--repeats', type=int, default=3,
                         help='simulated epochs per bank (default 3)')
