@@ -209,6 +209,70 @@ def test_update_prototypes_embeds_the_contrastive_views_in_eval_mode():
     torch.testing.assert_close(model.prototypes.get(), torch.stack(expected))
 
 
+class Spy:
+    """Wraps a module's forward and records its positional arguments."""
+
+    def __init__(self, module):
+        self.forward, self.calls = module.forward, []
+        module.forward = self
+
+    def __call__(self, *args):
+        self.calls.append(args)
+        return self.forward(*args)
+
+
+def correction_call(correction_view):
+    """A tiny SAU model's label-correction and L_SC arguments for one batch,
+    the eval-mode z of the batch's v1 and the model (``v1_means``: the class
+    means of the eval-mode z of the prototype batch's v1)."""
+    model = build_sau(tiny=True, correction_view=correction_view)
+    model.train()
+    inputs = views(2 * C, seed=4)
+    real = dict(inputs=[v * 40 + 120 for v in inputs[:SAUView.PARTNER]],
+                data_samples=samples(torch.arange(2 * C) % C,
+                                     [False] * 2 * C))
+    model.update_prototypes([real])
+    model.eval()
+    with torch.no_grad():
+        z = model.project(model.data_preprocessor(real, False)['inputs'][
+            SAUView.V1])
+    model.v1_means = torch.stack([z[[c, c + C]].mean(0) for c in range(C)])
+    model.train()
+    corrector = Spy(model.label_corrector)
+    contrastive = Spy(model.contrastive_loss)
+    data = samples(torch.arange(8) % C, [False, True] * 4,
+                   torch.arange(8) % C, [False] * 8)
+    model.loss(views(8, seed=5), data)
+    assert model.training  # the eval-mode pass restores training mode
+    model.eval()
+    with torch.no_grad():
+        z_v1 = model.project(views(8, seed=5)[SAUView.V1])
+    return corrector.calls[0], contrastive.calls[0], z_v1, model
+
+
+def test_label_correction_judges_the_contrastive_views_by_default():
+    (feats, _, _, protos, _), (z, _, _, sc_protos), _, model = \
+        correction_call('contrastive')
+    assert feats.shape == (8, 2, 16) and feats is z
+    assert protos.shape == (2, C, 16) and protos is sc_protos
+    assert model.prototypes.get().shape == (2, C, 16)
+
+
+def test_v1_correction_judges_v1_against_v1_prototypes():
+    (feats, _, _, protos, _), (z, _, _, sc_protos), z_v1, model = \
+        correction_call('v1')
+    assert feats.shape == (8, 1, 16)
+    torch.testing.assert_close(feats[:, 0], z_v1)
+    assert z.shape == (8, 2, 16) and sc_protos.shape == (2, C, 16)
+    value = model.prototypes.get()          # v2, v3, then v1
+    assert value.shape == (3, C, 16)
+    torch.testing.assert_close(protos, value[2:])
+    torch.testing.assert_close(sc_protos, value[:2])
+    torch.testing.assert_close(value[2], model.v1_means)
+    with pytest.raises(ValueError, match='correction_view'):
+        build_sau(tiny=True, correction_view='v2')
+
+
 # ----------------------------------------------------------- initialisation
 def linear_layers(model):
     return [m for part in (model.head, model.projector)

@@ -82,6 +82,21 @@ def test_sau_resume_continues_identically(data, straight_run, tmp_path):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
+def test_v1_label_correction_trains_and_flags(data, tmp_path):
+    """model.correction_view='v1' end to end: one epoch, prototypes of
+    v2, v3 and v1, the flags written, a finite L_SC."""
+    runner = Runner.from_cfg(sau_cfg(data, str(tmp_path), epochs=1, **{
+        'model.correction_view': 'v1'}))
+    recorder = LossRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    assert runner.model.prototypes.get().shape[0] == 3
+    assert all(torch.isfinite(torch.tensor(o['loss_sc']))
+               for o in recorder.outputs)
+    assert osp.isfile(osp.join(runner.work_dir, 'noise_flags',
+                               'epoch_1.json'))
+
+
 def test_prototypes_are_means_of_the_real_long_tailed_subset(data, tmp_path):
     # Deterministic views (v2 flipped, v3 as is), so a reference can match.
     flip = dict(type='RandomFlip', prob=1.0, direction='horizontal')

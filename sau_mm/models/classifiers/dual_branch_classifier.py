@@ -16,6 +16,7 @@ from ..utils.mix import CUTMIX_LABELS, cutmix, mixup, sample_lambda
 from ..utils.prototypes import ClassPrototypes
 
 LINEAR_INITS = ('kaiming_normal', 'module_default')
+CORRECTION_VIEWS = ('contrastive', 'v1')
 
 
 @MODELS.register_module()
@@ -55,6 +56,13 @@ class DualBranchClassifier(ImageClassifier):
         cutmix_label: 'drawn' (authors: the label weight is the drawn lam) or
             'area' (the clipped box's share, timm / MMPretrain).
         label_correction: KNNLabelCorrector options (k, bank_size).
+        correction_view: the view the label correction judges synthetic
+            samples on: 'contrastive' (authors: z of v2 and v3, clean only if
+            clean in both, against the batch's reals and the prototypes of
+            those views) or 'v1' (z of v1, crop + flip, from an extra
+            encoder pass without gradients in eval mode, against the
+            batch's reals and v1 prototypes, computed in the same prototype
+            pass). L_SC keeps v2, v3 and their prototypes either way.
         synthetic_weight: weight w of synthetic samples in the classification
             branch; a mixed sample gets w~ = lam * w_i + (1 - lam) * w_j and
             the loss is sum_i w~_i l_i / sum_i w~_i (the same normalisation as
@@ -85,6 +93,7 @@ class DualBranchClassifier(ImageClassifier):
                  mix_partner: str = 'loader',
                  cutmix_label: str = 'drawn',
                  label_correction: Optional[dict] = None,
+                 correction_view: str = 'contrastive',
                  synthetic_weight: float = 1.0,
                  concat_forward: bool = False,
                  use_prototypes: bool = True,
@@ -95,7 +104,8 @@ class DualBranchClassifier(ImageClassifier):
         for name, value, allowed in (
                 ('mix_partner', mix_partner, ('loader', 'batch')),
                 ('cutmix_label', cutmix_label, CUTMIX_LABELS),
-                ('linear_init', linear_init, LINEAR_INITS)):
+                ('linear_init', linear_init, LINEAR_INITS),
+                ('correction_view', correction_view, CORRECTION_VIEWS)):
             if value not in allowed:
                 raise ValueError(f'{name} must be one of {allowed}, got '
                                  f'{value!r}.')
@@ -118,11 +128,16 @@ class DualBranchClassifier(ImageClassifier):
         self.concat_forward = concat_forward
         self.use_prototypes = use_prototypes
         self.linear_init = linear_init
+        self.correction_view = correction_view
+        # prototype views: L_SC's, then the label correction's own (v1)
+        self.prototype_views = CONTRASTIVE_VIEWS + (
+            (SAUView.V1, ) if correction_view == 'v1' else ())
         feat_dim = self.projector.out_channels
         self.label_corrector = KNNLabelCorrector(
-            self.num_classes, num_views=len(CONTRASTIVE_VIEWS),
+            self.num_classes,
+            num_views=1 if correction_view == 'v1' else len(CONTRASTIVE_VIEWS),
             feat_dim=feat_dim, **(label_correction or {}))
-        self.prototypes = ClassPrototypes(len(CONTRASTIVE_VIEWS),
+        self.prototypes = ClassPrototypes(len(self.prototype_views),
                                           self.num_classes, feat_dim,
                                           normalize=normalize_prototypes)
 
@@ -142,30 +157,49 @@ class DualBranchClassifier(ImageClassifier):
 
     @torch.no_grad()
     def update_prototypes(self, real_batches: Iterable[dict]) -> None:
-        """Recompute the prototypes from data batches of the REAL training
-        images (this rank's share), as the training loader yields them (views
-        in SAUView order), in eval mode without gradients."""
+        """Recompute the prototypes (of ``prototype_views``) from data
+        batches of the REAL training images (this rank's share), as the
+        training loader yields them (views in SAUView order), in eval mode
+        without gradients."""
         was_training = self.training
         self.eval()
         try:
             self.prototypes.compute(
-                self._embed_contrastive_views(batch)
-                for batch in real_batches)
+                self._embed_prototype_views(batch) for batch in real_batches)
         finally:
             self.train(was_training)
 
-    def _embed_contrastive_views(self, batch: dict):
+    def _embed_prototype_views(self, batch: dict):
         data = self.data_preprocessor(batch, False)
         z = torch.stack([self.project(data['inputs'][v])
-                         for v in CONTRASTIVE_VIEWS])
+                         for v in self.prototype_views])
         labels = torch.cat([s.gt_label for s in data['data_samples']])
         return z, labels
+
+    @torch.no_grad()
+    def _project_in_eval_mode(self, inputs: torch.Tensor) -> torch.Tensor:
+        """z of ``inputs`` with BatchNorm's running statistics, no
+        gradients (the label correction's own pass on v1)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.project(inputs)
+        finally:
+            self.train(was_training)
 
     def pop_label_correction_stats(self) -> dict:
         """Label-correction statistics since the last call, summed over
         ranks: synthetic samples ``seen`` and ``flagged`` per class and the
         ``flagged_indices`` (dataset indices); resets them."""
         return self.label_corrector.pop_epoch_stats()
+
+    def _split_prototypes(self):
+        """(L_SC's prototypes (2, C, D), the label correction's)."""
+        value = self.prototypes.get()
+        contrastive = value[:len(CONTRASTIVE_VIEWS)]
+        if self.correction_view == 'v1':
+            return contrastive, value[len(CONTRASTIVE_VIEWS):]
+        return contrastive, contrastive
 
     # ------------------------------------------------------------------ loss
     def _encode(self, batches: List[torch.Tensor]) -> List[torch.Tensor]:
@@ -234,11 +268,16 @@ class DualBranchClassifier(ImageClassifier):
         if self.gamma_sc:
             z = torch.stack([self.projector(feats[v])
                              for v in CONTRASTIVE_VIEWS], dim=1)
-            prototypes = self.prototypes.get() if self.use_prototypes \
-                else None
+            prototypes = correction_prototypes = None
+            if self.use_prototypes:
+                prototypes, correction_prototypes = self._split_prototypes()
+            correction_z = z
+            if self.correction_view == 'v1':
+                correction_z = self._project_in_eval_mode(
+                    inputs[SAUView.V1])[:, None]
             sample_idx = torch.tensor([s.sample_idx for s in data_samples])
-            noise = self.label_corrector(z, labels, is_syn, prototypes,
-                                         sample_idx)
+            noise = self.label_corrector(correction_z, labels, is_syn,
+                                         correction_prototypes, sample_idx)
             losses['loss_sc'] = self.gamma_sc * self.contrastive_loss(
                 z, labels, noise, prototypes)
             losses['noise_frac'] = (noise.sum() /
