@@ -20,8 +20,9 @@ only in BatchNorm (batch statistics there) and in which draws the prototypes
 come from.
 
 One simulated epoch per repeat; a synthetic image is flagged in it when
-:func:`~sau_mm.models.utils.label_correction.knn_clean_mask` (the model's k)
-flags it in at least one of its draws, as a run's ``noise_flags`` count.
+:func:`~sau_mm.models.utils.label_correction.knn_clean_mask` (the model's k;
+a FIFO bank of ``label_correction.bank_size`` is not replayed) flags it in at
+least one of its draws, as a run's ``noise_flags`` count.
 Banks (``BANKS``):
 
 - ``batch reals + prototypes`` (SAU's rule): the real images of the
