@@ -94,7 +94,8 @@ def load_planted_set(manifest: str) -> PlantedSet:
         raise NoiseDetectionError(
             f'{manifest} is not a planted manifest (its records need a '
             f'"{PLANTED_KEY}" field): make one with '
-            'tools/corrupt_manifest.py.')
+            'tools/corrupt_manifest.py (--rate 0: the same records, all '
+            'clean, for a clean control).')
     paths = resolved_paths(manifest, records)
     if len(set(paths)) != len(paths):
         raise NoiseDetectionError(
