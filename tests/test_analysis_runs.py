@@ -351,7 +351,7 @@ def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
     assert text.startswith('# x\n\nbefore\n') and text.endswith(
         f'{END}\nafter\n') and 'STALE TABLE' not in text
     gpu, cpu, red = (text.index('**GPU runs**'), text.index('**CPU runs**'),
-                     text.index('**Reduced protocols**'))
+                     text.index('**Experiments**'))
     assert gpu < cpu < red
     assert text.index('`sau/resnet32_cifar10jpeg_lt`') in range(gpu, cpu)
     assert text.index('unfinished (3/10 epochs)') in range(cpu, red)

@@ -36,7 +36,7 @@ from .tables import (fmt_duration, fmt_pct, render_markdown, run_row,
 
 KIND = 'run'
 START, END = '<!-- results:start -->', '<!-- results:end -->'
-REDUCED_PREFIX = 'experiments/'
+EXPERIMENT_PREFIX = 'experiments/'
 METRICS = ('top1_last', 'top1_last_epoch', 'top1_best', 'top1_best_epoch',
            'top5', 'many', 'medium', 'few')
 
@@ -148,8 +148,9 @@ def run_result(work_dir: str, repo_root: str = '.',
             f'{work_dir} planned {row["planned"]} of the '
             f'{config_planned} {row["unit"]}s of configs/{row["method"]}.py '
             '(shortened with --cfg-options): a smoke check, not a result. '
-            'Record runs of a config\'s own schedule; a reduced protocol is '
-            'a config of its own (configs/experiments/).')
+            'Record runs of a config\'s own schedule; a reduced or '
+            'diagnostic protocol is a config of its own '
+            '(configs/experiments/).')
     return dict(
         kind=KIND, run=row['run'], config=row['method'],
         backbone=row['backbone'], data=row['data'],
@@ -248,16 +249,17 @@ def ledger_table(records: List[dict]) -> str:
     return render_markdown(head, map(cells, records))
 
 
-def is_reduced_protocol(r: dict) -> bool:
-    """A run of a reduced-protocol config (``configs/experiments/``)."""
-    return r['config'].startswith(REDUCED_PREFIX)
+def is_experiment(r: dict) -> bool:
+    """A run of an experiment config (``configs/experiments/``): a reduced
+    or diagnostic protocol rather than a method's published schedule."""
+    return r['config'].startswith(EXPERIMENT_PREFIX)
 
 
 def render_results(records: List[dict]) -> str:
     """The README results section: GPU runs, CPU full-schedule runs, then
-    reduced-protocol runs (each table only when it has a run)."""
-    reduced = [r for r in records if is_reduced_protocol(r)]
-    full = [r for r in records if not is_reduced_protocol(r)]
+    experiment runs (each table only when it has a run)."""
+    experiments = [r for r in records if is_experiment(r)]
+    full = [r for r in records if not is_experiment(r)]
     gpu = [r for r in full if r['device_class'] == 'gpu']
     cpu = [r for r in full if r['device_class'] == 'cpu']
     parts = ['Written by `python tools/analysis/results_table.py` from '
@@ -273,11 +275,12 @@ def render_results(records: List[dict]) -> str:
     if cpu:
         parts += ['**CPU runs** (the config\'s own schedule)',
                   ledger_table(cpu)]
-    if reduced:
-        parts += ['**Reduced protocols** (configs under '
-                  '`configs/experiments/`, each stating its schedule; '
-                  'comparable with each other, not with full-schedule '
-                  'numbers)', ledger_table(reduced)]
+    if experiments:
+        parts += ['**Experiments** (configs under `configs/experiments/`: '
+                  'reduced or diagnostic protocols, each stating its '
+                  'schedule and data; compare them with runs of the same '
+                  'experiment, not with the baselines above)',
+                  ledger_table(experiments)]
     if not records:
         parts.append('No run recorded yet.')
     return '\n\n'.join(parts) + '\n'
