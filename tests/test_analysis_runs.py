@@ -350,12 +350,12 @@ def test_ledger_records_finished_runs_and_renders_the_readme(work_dirs,
     text = readme.read_text()
     assert text.startswith('# x\n\nbefore\n') and text.endswith(
         f'{END}\nafter\n') and 'STALE TABLE' not in text
-    gpu, cpu, red = (text.index('**GPU runs**'), text.index('**CPU runs**'),
+    gpu, cpu, exp = (text.index('**GPU runs**'), text.index('**CPU runs**'),
                      text.index('**Experiments**'))
-    assert gpu < cpu < red
+    assert gpu < cpu < exp
     assert text.index('`sau/resnet32_cifar10jpeg_lt`') in range(gpu, cpu)
-    assert text.index('unfinished (3/10 epochs)') in range(cpu, red)
-    assert text.index('`experiments/noise/sau`') > red
+    assert text.index('unfinished (3/10 epochs)') in range(cpu, exp)
+    assert text.index('`experiments/noise/sau`') > exp
     assert '+dirty' not in text
     assert '| precision |' in text and '| fp32 |' in text
     # the run (work dir name) tells two runs of one config apart
